@@ -1,0 +1,16 @@
+"""The ``labkit`` command line: a thin layer over functions notebooks can call too.
+
+Each command lives in its own module under ``labkit.cli`` and registers itself on
+``app`` when imported; this module only assembles them.
+"""
+
+from __future__ import annotations
+
+from labkit.cli._app import app
+from labkit.cli import config_cmd  # noqa: F401  (registers `labkit config`)
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
