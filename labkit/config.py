@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 __all__ = [
     "Backend",
     "ConfigError",
-    "Settings",
     "SettingSource",
+    "Settings",
     "find_config_file",
     "load_settings",
 ]
@@ -75,7 +75,7 @@ class Settings(BaseModel):
 
     model: str = Field("claude-sonnet-4-5", description="model id for live runs")
     offline_model: str = Field("labkit-offline-1", description="model id of the embedded offline model")
-    anthropic_api_key: SecretStr | None = Field(None, description="API key (also read from ANTHROPIC_API_KEY)")
+    anthropic_api_key: SecretStr | None = Field(None, description="API key (or ANTHROPIC_API_KEY)")
     grafana_password: SecretStr = Field(SecretStr("admin"), description="Grafana admin password")
 
     budget_tokens: int = Field(200_000, description="max tokens per run (0 = no LLM calls)")

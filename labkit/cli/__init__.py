@@ -6,8 +6,8 @@ Each command lives in its own module under ``labkit.cli`` and registers itself o
 
 from __future__ import annotations
 
-from labkit.cli._app import app
 from labkit.cli import config_cmd  # noqa: F401  (registers `labkit config`)
+from labkit.cli._app import app
 
 __all__ = ["app", "main"]
 

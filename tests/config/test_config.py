@@ -21,7 +21,9 @@ def test_defaults_use_the_design_ports(tmp_path: Path) -> None:
 
 
 def test_env_overrides_toml_which_overrides_defaults(tmp_path: Path) -> None:
-    (tmp_path / "labkit.toml").write_text('backend = "live"\nbudget_usd = 0.5\nloki_url = "http://127.0.0.1:13100"\n')
+    (tmp_path / "labkit.toml").write_text(
+        'backend = "live"\nbudget_usd = 0.5\nloki_url = "http://127.0.0.1:13100"\n'
+    )
     nested = tmp_path / "notebooks" / "03-lgtm"
     nested.mkdir(parents=True)
     settings, sources = load_settings_with_sources(environ={"LABKIT_BUDGET_USD": "1.25"}, cwd=nested)
