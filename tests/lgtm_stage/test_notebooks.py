@@ -1,0 +1,44 @@
+"""Notebooks 03-05 run top to bottom on the embedded backend with every checkpoint passing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labkit.lgtm.server import PORT_SETTINGS
+from labkit.lgtm.testing import running_server
+from labkit.runner import run_notebooks
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+STAGE = ["03-lgtm", "04-instrument-an-app", "05-first-dashboard"]
+
+
+@pytest.mark.notebook
+def test_lgtm_stage_notebooks_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_server(tmp_path) as srv:
+        # The kernels inherit these, so every notebook talks to this server and not to a
+        # developer's `labkit stack up` on the default ports.
+        monkeypatch.setenv("LABKIT_BACKEND", "embedded")
+        monkeypatch.setenv("LABKIT_DATA_DIR", str(srv.settings.data_dir))
+        for field in PORT_SETTINGS.values():
+            monkeypatch.setenv(f"LABKIT_{field.upper()}", getattr(srv.settings, field))
+        monkeypatch.setenv("LABKIT_GRAFANA_URL", srv.settings.otlp_http_endpoint.rsplit(":", 1)[0] + ":9")
+        result = run_notebooks(
+            [NOTEBOOKS / name for name in STAGE],
+            output_dir=tmp_path / "run",
+            timeout_s=120,
+            settings=srv.settings,
+            write_report=False,
+        )
+    failures = {
+        run.path: (run.error, [c for c in run.checks if not c["passed"]])
+        for run in result.notebooks
+        if not run.ok
+    }
+    assert not failures, failures
+    assert [run.path.split("/")[0] for run in result.notebooks] == STAGE
+    recorded = {run.path.split("/")[0]: run.results for run in result.notebooks}
+    assert recorded["04-instrument-an-app"]["slow_endpoint"] == "/slow"
+    assert 0 < recorded["04-instrument-an-app"]["error_rate"] < 1
+    assert recorded["05-first-dashboard"]["dashboard_panels"] == 4
