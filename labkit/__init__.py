@@ -14,7 +14,19 @@ __version__ = "0.1.0"
 # name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {
     "config": ("labkit.config", None),
+    "containers": ("labkit.containers", None),
     "settings": ("labkit.config", "load_settings"),
+    "check": ("labkit.check", None),
+    "doctor": ("labkit.doctor", None),  # a callable module: labkit.doctor(stage=...)
+    "record": ("labkit.results", "record"),
+    "report": ("labkit.report", None),
+    "results": ("labkit.results", None),
+    "runner": ("labkit.runner", None),
+    "widgets": ("labkit.widgets", None),
+    "dashboards": ("labkit.dashboards", None),
+    "demo": ("labkit.demo", None),
+    "observe": ("labkit.observe", None),
+    "telemetry": ("labkit.telemetry", None),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

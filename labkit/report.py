@@ -1,0 +1,239 @@
+"""``labkit report``: one self-contained HTML page over one or many run folders.
+
+A cohort is a set of run folders (one per learner, or one per attempt). The page has
+the run x notebook status grid, checkpoint pass rates, recorded results as tables, the
+errors, and a durations plot. Everything is inline (CSS, SVG), so the file can be
+mailed or opened offline; all learner-provided text is escaped by the template.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CohortReport", "ReportError", "build", "load_run", "render", "write_report"]
+
+_STATUSES = ("ok", "failed", "timeout")
+
+
+class ReportError(ValueError):
+    """A run folder cannot be read; the message names it."""
+
+
+@dataclass
+class Cell:
+    status: str
+    duration_s: float
+    checks_passed: int
+    checks_total: int
+    error: dict[str, Any] | None
+
+    @property
+    def css(self) -> str:
+        if self.status != "ok":
+            return self.status
+        return "ok" if self.checks_passed == self.checks_total else "checkfail"
+
+
+@dataclass
+class CheckRate:
+    notebook: str
+    name: str
+    passed: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.passed / self.total if self.total else 0.0
+
+
+@dataclass
+class CohortReport:
+    runs: list[dict[str, Any]]
+    notebooks: list[str]
+    grid: dict[tuple[str, str], Cell]
+    check_rates: list[CheckRate]
+    results: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]]  # notebook -> (names, rows)
+    errors: list[dict[str, Any]]
+    failed_checks: list[dict[str, Any]]
+    generated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """Read and validate ``run_dir/results.json``."""
+    run_dir = Path(run_dir)
+    path = run_dir / "results.json" if run_dir.is_dir() else run_dir
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{run_dir} is not a run folder: no results.json") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReportError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("notebooks"), list) or "run_id" not in data:
+        raise ReportError(f"{path} is not a labkit results.json (needs run_id and a notebooks list)")
+    for i, nb in enumerate(data["notebooks"]):
+        if (
+            not isinstance(nb, dict)
+            or not isinstance(nb.get("path"), str)
+            or nb.get("status") not in _STATUSES
+        ):
+            raise ReportError(f"{path}: notebooks[{i}] needs a path and a status in {_STATUSES}")
+    return data
+
+
+def _order(paths: set[str]) -> list[str]:
+    from labkit.runner import _order_key
+
+    return sorted(paths, key=_order_key)
+
+
+def build(run_dirs: list[str | Path]) -> CohortReport:
+    if not run_dirs:
+        raise ReportError("give at least one run folder")
+    runs = [load_run(d) for d in run_dirs]
+    # Two folders can hold the same run id (a copied run); keep their labels apart.
+    seen: dict[str, int] = {}
+    for run, run_dir in zip(runs, run_dirs, strict=True):
+        label = str(run["run_id"])
+        seen[label] = seen.get(label, 0) + 1
+        run["label"] = label if seen[label] == 1 else f"{label} ({Path(run_dir).name})"
+
+    notebooks = _order({nb["path"] for run in runs for nb in run["notebooks"]})
+    grid: dict[tuple[str, str], Cell] = {}
+    rates: dict[tuple[str, str], CheckRate] = {}
+    results: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]] = {}
+    errors: list[dict[str, Any]] = []
+    failed_checks: list[dict[str, Any]] = []
+    for run in runs:
+        for nb in run["notebooks"]:
+            checks = nb.get("checks") or []
+            passed = sum(1 for c in checks if c.get("passed"))
+            grid[(run["label"], nb["path"])] = Cell(
+                nb["status"], float(nb.get("duration_s") or 0.0), passed, len(checks), nb.get("error")
+            )
+            for c in checks:
+                rate = rates.setdefault(
+                    (nb["path"], str(c.get("name"))), CheckRate(nb["path"], str(c.get("name")), 0, 0)
+                )
+                rate.total += 1
+                rate.passed += 1 if c.get("passed") else 0
+                if not c.get("passed"):
+                    failed_checks.append(
+                        {
+                            "run": run["label"],
+                            "notebook": nb["path"],
+                            "name": rate.name,
+                            "detail": c.get("detail", ""),
+                        }
+                    )
+            recorded = nb.get("results") or {}
+            if recorded:
+                names, rows = results.setdefault(nb["path"], ([], []))
+                names.extend(n for n in recorded if n not in names)
+                rows.append((run["label"], recorded))
+            if nb.get("error"):
+                errors.append(
+                    {"run": run["label"], "notebook": nb["path"], "status": nb["status"], **nb["error"]}
+                )
+    check_rates = sorted(rates.values(), key=lambda r: (notebooks.index(r.notebook), r.name))
+    ordered_results = {nb: results[nb] for nb in notebooks if nb in results}
+    return CohortReport(runs, notebooks, grid, check_rates, ordered_results, errors, failed_checks)
+
+
+def durations_svg(report: CohortReport) -> str:
+    """Median duration per notebook as bars, each run's duration as a dot; inline SVG."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    names = report.notebooks
+    fig = Figure(figsize=(8, max(1.6, 0.45 * len(names) + 0.9)))
+    FigureCanvasSVG(fig)
+    ax = fig.add_subplot()
+    positions = list(range(len(names)))
+    medians = []
+    for pos, name in zip(positions, names, strict=True):
+        values = [
+            report.grid[(run["label"], name)].duration_s
+            for run in report.runs
+            if (run["label"], name) in report.grid
+        ]
+        medians.append(statistics.median(values) if values else 0.0)
+        ax.plot(values, [pos] * len(values), "o", color="#1f4e79", markersize=4, alpha=0.7)
+    ax.barh(positions, medians, color="#9ecae1", height=0.6, label="median")
+    ax.set_yticks(positions)
+    # parse_math=False: a notebook called "$cost.ipynb" must not be read as TeX.
+    ax.set_yticklabels(names, parse_math=False)
+    ax.invert_yaxis()
+    ax.set_xlabel("duration (s)")
+    ax.set_title("Notebook durations (bar: median, dots: runs)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]  # drop the XML prolog and doctype inside HTML
+
+
+def _is_records(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _render_value(value: Any) -> dict[str, Any]:
+    """Shape a recorded value for the template: records -> table, dict -> key/value table, else text."""
+    if _is_records(value):
+        columns: list[str] = []
+        for row in value:
+            columns.extend(k for k in row if k not in columns)
+        shown = value[:20]
+        return {
+            "kind": "records",
+            "columns": columns,
+            "rows": [[_short(row.get(c)) for c in columns] for row in shown],
+            "more": len(value) - len(shown),
+        }
+    if isinstance(value, dict) and value and len(value) <= 30:
+        return {"kind": "mapping", "rows": [(str(k), _short(v)) for k, v in value.items()]}
+    return {"kind": "text", "text": _short(value, 300)}
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def render(report: CohortReport, title: str = "labkit report") -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("labkit", "templates"),
+        autoescape=True,  # every string from a results.json is learner content
+        undefined=jinja2.StrictUndefined,
+    )
+    template = env.get_template("report.html.j2")
+    return template.render(
+        title=title,
+        report=report,
+        plot_svg=durations_svg(report) if report.notebooks else "",
+        render_value=_render_value,
+        statuses=_STATUSES,
+    )
+
+
+def write_report(run_dirs: list[str | Path], output: str | Path, title: str | None = None) -> Path:
+    """Build the report over ``run_dirs`` and write it to ``output``; returns the path."""
+    report = build(run_dirs)
+    if title is None:
+        title = (
+            f"labkit run {report.runs[0]['label']}"
+            if len(report.runs) == 1
+            else f"labkit cohort ({len(report.runs)} runs)"
+        )
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(report, title), encoding="utf-8")
+    return output
