@@ -27,6 +27,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "demo": ("labkit.demo", None),
     "observe": ("labkit.observe", None),
     "telemetry": ("labkit.telemetry", None),
+    "llm": ("labkit.llm", None),
+    "agents": ("labkit.agents", None),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

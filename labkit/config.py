@@ -73,7 +73,7 @@ class Settings(BaseModel):
     anthropic_url: str = Field("https://api.anthropic.com", description="Anthropic Messages API (live)")
     qdrant_url: str = Field("http://127.0.0.1:6333", description="Qdrant server (live vectors)")
 
-    model: str = Field("claude-sonnet-4-5", description="model id for live runs")
+    model: str = Field("claude-sonnet-5-5", description="model id for live runs")
     offline_model: str = Field("labkit-offline-1", description="model id of the embedded offline model")
     anthropic_api_key: SecretStr | None = Field(None, description="API key (or ANTHROPIC_API_KEY)")
     grafana_password: SecretStr = Field(SecretStr("admin"), description="Grafana admin password")
