@@ -34,7 +34,7 @@ def test_backend_choice() -> None:
     auto = choose_backend(_settings(backend="auto"))
     assert auto.backend == "embedded" and "no API key" in auto.reason and auto.model == "labkit-offline-1"
     live = choose_backend(_settings(backend="auto", anthropic_api_key=LIVE_KEY))
-    assert live.backend == "live" and live.model == "claude-sonnet-4-5"
+    assert live.backend == "live" and live.model == "claude-sonnet-5-5"
     assert default_model(_settings(backend="embedded", anthropic_api_key=LIVE_KEY)) == "labkit-offline-1"
     with pytest.raises(ConfigError, match="backend=live needs an Anthropic API key"):
         choose_backend(_settings(backend="live"))
@@ -69,7 +69,7 @@ def test_client_refuses_a_foreign_server_on_the_port() -> None:
 def test_live_path_uses_anthropic_url_and_key(telemetry: Telemetry, caplog: pytest.LogCaptureFixture) -> None:
     # The "live" backend pointed at a local server that insists on the key: no code changes.
     with LocalServer(0, api_key=LIVE_KEY) as fake_anthropic:
-        # claude-sonnet-4-5 (the settings default) is deprecated in SDK 2.14, which warns on it.
+        # Pin a model explicitly: the test must not depend on the settings default.
         settings = _settings(
             backend="live",
             anthropic_url=fake_anthropic.url,
