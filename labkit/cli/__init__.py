@@ -6,7 +6,15 @@ Each command lives in its own module under ``labkit.cli`` and registers itself o
 
 from __future__ import annotations
 
-from labkit.cli import config_cmd  # noqa: F401  (registers `labkit config`)
+from labkit.cli import (
+    config_cmd,  # noqa: F401  (registers `labkit config`)
+    containers_cmd,  # noqa: F401  (registers `labkit containers`)
+    doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
+    lab_cmd,  # noqa: F401  (registers `labkit lab`)
+    report_cmd,  # noqa: F401  (registers `labkit report`)
+    run_cmd,  # noqa: F401  (registers `labkit run`)
+    stack_cmd,  # noqa: F401  (registers `labkit stack`)
+)
 from labkit.cli._app import app
 
 __all__ = ["app", "main"]

@@ -13,9 +13,12 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 
+import orjson
+
 __all__ = [
     "detect_level",
     "format_sample_value",
+    "json_object",
     "labels_string",
     "level_from_severity",
     "sanitize_label_name",
@@ -54,11 +57,19 @@ def labels_string(labels: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{k}={_go_quote(labels[k])}" for k in sorted(labels)) + "}"
 
 
+_SANITIZED: dict[str, str] = {}  # parsers meet the same few field names on every line
+
+
 def sanitize_label_name(name: str) -> str:
     """OTLP attribute / parsed field name -> a valid label name (dots and dashes become ``_``)."""
+    out = _SANITIZED.get(name)
+    if out is not None:
+        return out
     out = _INVALID_NAME_CHARS.sub("_", name)
     if out and out[0].isdigit():
         out = "_" + out
+    if len(_SANITIZED) < 10_000:
+        _SANITIZED[name] = out
     return out
 
 
@@ -112,6 +123,23 @@ _KEYWORDS = [
 ]
 
 
+def json_object(text: str) -> object:
+    """``json.loads(text)``, or None when it is not JSON; orjson first (much faster).
+
+    Whatever orjson refuses (NaN, lone surrogates) goes to ``json``. Strings, objects and
+    arrays come out as ``json`` makes them; only integers beyond 64 bits become floats,
+    which level detection (strings only) never looks at.
+    """
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _normalise_level(value: str) -> str | None:
     return _LEVEL_VALUES.get(value.strip().lower())
 
@@ -146,10 +174,7 @@ def detect_level(line: str, metadata: Mapping[str, str] | None = None) -> str | 
                     return level
     stripped = line.strip()
     if stripped.startswith("{") and stripped.endswith("}"):
-        try:
-            obj = json.loads(stripped)
-        except ValueError:
-            obj = None
+        obj = json_object(stripped)
         if isinstance(obj, dict):
             for key in _LEVEL_KEYS:
                 value = obj.get(key)

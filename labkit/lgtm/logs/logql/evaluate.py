@@ -9,16 +9,18 @@ series still carry ``__error__`` fails, as Loki's does.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..labels import labels_string
 from . import ast
 from .errors import QueryError
 from .pipeline import ERROR, LabelSet, compile_label_expr, compile_pipeline, unwrap_value
+from .plainlogfmt import PlainLogfmt, label_expr_names, plain_label_name, top_level_json_values
 
 __all__ = [
     "LogEntry",
@@ -26,6 +28,7 @@ __all__ = [
     "Sample",
     "Scalar",
     "Series",
+    "WindowTotals",
     "evaluate_instant",
     "evaluate_range",
     "match_streams",
@@ -86,6 +89,10 @@ class Scalar:
 Vector = dict[str, Sample]  # keyed by labels_string
 
 
+def _as_dict(labels: Mapping[str, str]) -> dict[str, str]:
+    return labels if type(labels) is dict else dict(labels)
+
+
 def _matcher_fn(m: ast.Matcher) -> Callable[[Mapping[str, str]], bool]:
     if m.op in ("=", "!="):
         equal = m.op == "="
@@ -122,10 +129,15 @@ def select_logs(
     if limit <= 0 or not streams:
         return out
     leading = _leading_line_filters(query.stages)
+    quick = _parsed_field_filter(query.stages, len(leading))
     for ts, stream, line, meta in source.entries(streams, start_ns, end_ns - 1, backward, leading):
         if not pipeline.prefilter(ts, line):
             continue
-        labels = LabelSet(dict(stream), dict(meta))
+        if quick is not None and quick.rejects(stream, meta, line):
+            continue
+        # Stages never change the stream or metadata dicts (parsed labels go to their own), so
+        # the source's dicts are shared instead of copied for every line.
+        labels = LabelSet(_as_dict(stream), _as_dict(meta))
         result = pipeline.process(ts, line, labels, skip_prefilter=True)
         if result is None:
             continue
@@ -133,6 +145,48 @@ def select_logs(
         if len(out) >= limit:
             break
     return out
+
+
+class _ParsedFieldFilter:
+    """``| logfmt | <label filter>`` or ``| json | <label filter>`` checked without the pipeline.
+
+    Only ever rejects: a line it cannot judge (not plain logfmt, JSON with a float where it
+    matters, or a filtered name that is a stream or metadata label) goes through the
+    pipeline, which also builds the labels of the lines kept.
+    """
+
+    def __init__(self, parser: ast.LogfmtParser | ast.JsonParser, expr: ast.LabelExpr) -> None:
+        self.names = tuple(sorted(label_expr_names(expr)))
+        self.logfmt = PlainLogfmt(self.names) if isinstance(parser, ast.LogfmtParser) else None
+        self.predicate = compile_label_expr(expr)
+
+    def rejects(self, stream: Mapping[str, str], meta: Mapping[str, str], line: str) -> bool:
+        for name in self.names:
+            if name in stream or name in meta:
+                return False
+        if self.logfmt is not None:
+            values = self.logfmt.values(line)
+        else:
+            values = top_level_json_values(line, self.names)
+        # The parser would add exactly these labels under these names (and no error), so the
+        # filter sees the same values it would see after the full pipeline.
+        return values is not None and not self.predicate(LabelSet({}, {}, values))
+
+
+def _parsed_field_filter(stages: tuple[ast.Stage, ...], n_leading: int) -> _ParsedFieldFilter | None:
+    if len(stages) < n_leading + 2:
+        return None
+    parser, stage = stages[n_leading], stages[n_leading + 1]
+    if not isinstance(stage, ast.LabelFilterStage):
+        return None
+    names = label_expr_names(stage.expr)
+    if not all(plain_label_name(name) for name in names):
+        return None
+    if isinstance(parser, ast.LogfmtParser):
+        return _ParsedFieldFilter(parser, stage.expr)
+    if isinstance(parser, ast.JsonParser) and not parser.params and not any("_" in n for n in names):
+        return _ParsedFieldFilter(parser, stage.expr)
+    return None
 
 
 # -- range aggregations ------------------------------------------------------------------------
@@ -221,24 +275,133 @@ def _pipeline_error(labels: Mapping[str, str]) -> QueryError:
     )
 
 
+# Range aggregations that only count lines or their bytes: a source may total them itself.
+_COUNTING = frozenset({"count_over_time", "rate", "bytes_over_time", "bytes_rate"})
+
+
+def _evenly_spaced(steps: list[int]) -> bool:
+    return len(steps) < 3 or all(b - a == steps[1] - steps[0] for a, b in itertools.pairwise(steps))
+
+
+class WindowTotals(Protocol):
+    """One series of a source's ``window_totals``: labels, and per step a line count and byte sum."""
+
+    labels: dict[str, str]
+    counts: Any  # numpy int64 array, one entry per step
+    sums: Any
+
+
+def _totals_to_vectors(
+    node: ast.RangeAggregation, totals: Iterable[WindowTotals], steps: list[int]
+) -> list[Vector]:
+    """Per-step samples from a source's ``window_totals`` (same values as the line-by-line path)."""
+    merged: dict[str, tuple[dict[str, str], Any, Any]] = {}
+    for t in totals:
+        flat = _group_labels(t.labels, node.grouping)
+        key = labels_string(flat)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = (flat, t.counts, t.sums)
+        else:  # label sets that only differed in dropped labels: totals of integers add exactly
+            merged[key] = (seen[0], seen[1] + t.counts, seen[2] + t.sums)
+    seconds = node.range.range_ns / 1e9
+    out: list[Vector] = [{} for _ in steps]
+    for key, (flat, counts, sums) in merged.items():
+        count_list = counts.tolist()
+        sum_list = sums.tolist()
+        for si, n in enumerate(count_list):
+            if not n:
+                continue  # a step whose window holds no line has no sample
+            if node.op == "count_over_time":
+                value = float(n)
+            elif node.op == "rate":
+                value = n / seconds
+            elif node.op == "bytes_over_time":
+                value = float(sum_list[si])
+            else:
+                value = sum_list[si] / seconds
+            out[si][key] = Sample(flat, value)
+    return out
+
+
 def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: list[int]) -> list[Vector]:
     lr = node.range
     lo = steps[0] - lr.range_ns - lr.offset_ns + 1  # windows are (t - range, t]
     hi = steps[-1] - lr.offset_ns
     streams = match_streams(source, lr.selector.matchers, lo, hi)
+    leading = _leading_line_filters(lr.selector.stages)
+    totals_fn = getattr(source, "window_totals", None)
+    if (
+        totals_fn is not None
+        and node.op in _COUNTING
+        and lr.unwrap is None
+        and len(leading) == len(lr.selector.stages)
+        and all(f.op in ("|=", "!=") for f in leading)
+        and _evenly_spaced(steps)
+    ):
+        # Counting lines that need no parsing: the store totals them per window itself.
+        grouping = node.grouping
+        group_by = tuple(grouping.labels) if grouping is not None and not grouping.without else None
+        if not streams:
+            return [{} for _ in steps]
+        totals = totals_fn(
+            streams,
+            lo,
+            hi,
+            [(f.op, f.value) for f in leading],
+            steps,
+            lr.range_ns,
+            lr.offset_ns,
+            group_by,
+            node.op in ("bytes_over_time", "bytes_rate"),
+        )
+        return _totals_to_vectors(node, totals, steps)
     pipeline = compile_pipeline(lr.selector.stages)
     post = [compile_label_expr(f) for f in lr.unwrap.post_filters] if lr.unwrap else []
     series: dict[str, tuple[dict[str, str], list[int], list[float]]] = {}
     bytes_op = node.op in ("bytes_over_time", "bytes_rate")
     key_cache: dict[tuple[tuple[str, str], ...], str] = {}
-    leading = _leading_line_filters(lr.selector.stages)
     # With only line filters (no parser, no unwrap), a sample's labels are its stream labels plus
     # its metadata, so the series of each (stream, metadata) object pair is computed once.
     simple = len(leading) == len(lr.selector.stages) and lr.unwrap is None
     simple_cache: dict[tuple[int, int], tuple[str, dict[str, str]]] = {}
+    grouping = node.grouping
+    by_names = None
+    if grouping is not None and not grouping.without:
+        by_names = tuple(dict.fromkeys(grouping.labels))
+    # ``sum by (x) (count_over_time({...} | logfmt [r]))``: on plain logfmt lines the grouping
+    # labels are read straight from the line (see logql.plainlogfmt).
+    plain = None
+    if (
+        not simple
+        and lr.unwrap is None
+        and by_names
+        and len(lr.selector.stages) == len(leading) + 1
+        and isinstance(lr.selector.stages[-1], ast.LogfmtParser)
+        and all(plain_label_name(name) for name in by_names)
+    ):
+        plain = PlainLogfmt(by_names)
+
+    def add(flat: dict[str, str], ts: int, value: float) -> None:
+        identity = tuple(flat.items())
+        key = key_cache.get(identity)
+        if key is None:
+            key = key_cache[identity] = labels_string(flat)
+        entry = series.get(key)
+        if entry is None:
+            entry = series[key] = (flat, [], [])
+        entry[1].append(ts)
+        entry[2].append(value)
+
     for ts, stream, line, meta in source.entries(streams, lo, hi, False, leading) if streams else ():
         if not pipeline.prefilter(ts, line):
             continue
+        if plain is not None and not any(name in stream or name in meta for name in plain.names):
+            found = plain.values(line)
+            if found is not None:
+                flat = {name: found[name] for name in plain.names if name in found}
+                add(flat, ts, float(len(line.encode("utf-8"))) if bytes_op else 1.0)
+                continue
         if simple:
             pair = (id(stream), id(meta))
             hit = simple_cache.get(pair)
@@ -252,7 +415,7 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
             entry[1].append(ts)
             entry[2].append(float(len(line.encode("utf-8"))) if bytes_op else 1.0)
             continue
-        labels = LabelSet(dict(stream), dict(meta))
+        labels = LabelSet(_as_dict(stream), _as_dict(meta))
         result = pipeline.process(ts, line, labels, skip_prefilter=True)
         if result is None:
             continue
@@ -267,16 +430,15 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
             value = float(len(result.encode("utf-8")))
         else:
             value = 1.0
-        flat = _group_labels(labels.all(), node.grouping)
-        identity = tuple(flat.items())
-        key = key_cache.get(identity)
-        if key is None:
-            key = key_cache[identity] = labels_string(flat)
-        entry = series.get(key)
-        if entry is None:
-            entry = series[key] = (flat, [], [])
-        entry[1].append(ts)
-        entry[2].append(value)
+        if by_names is not None:  # the same labels as _group_labels(labels.all(), ...), cheaper
+            flat = {}
+            for name in by_names:
+                label_value = labels.get(name)
+                if label_value is not None:
+                    flat[name] = label_value
+        else:
+            flat = _group_labels(labels.all(), node.grouping)
+        add(flat, ts, value)
     fn = _range_fn(node)
     out: list[Vector] = [{} for _ in steps]
     for key, (flat, times, values) in series.items():

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import orjson
+
 from ..labels import sanitize_label_name
 from . import ast
 from .template import compile_template
@@ -129,8 +131,56 @@ def _json_path(obj: object, path: str) -> str | None:
     return "" if cur is None else str(cur)
 
 
+class _NotExact(Exception):
+    """orjson's numbers lost their source text; parse again with the json module."""
+
+
+def _exact_pairs(obj: dict[str, object], prefix: str, out: list[tuple[str, str]]) -> None:
+    for key, value in obj.items():
+        name = sanitize_label_name(prefix + key)
+        if isinstance(value, str):
+            out.append((name, value))
+        elif isinstance(value, dict):
+            _exact_pairs(value, name + "_", out)
+        elif isinstance(value, list):
+            continue
+        elif value is None:
+            out.append((name, ""))
+        elif isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        elif isinstance(value, int) and value != 0:
+            out.append((name, str(value)))  # JSON integers other than 0/-0 print as written
+        else:
+            raise _NotExact
+
+
+def _fast_json_pairs(line: str) -> list[tuple[str, str]] | None:
+    """The ``json`` stage's labels via orjson (several times faster); None: use the json module.
+
+    Only taken when every number is an integer that prints as its source text.
+    """
+    try:
+        obj = orjson.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    out: list[tuple[str, str]] = []
+    try:
+        _exact_pairs(obj, "", out)
+    except _NotExact:
+        return None
+    return out
+
+
 def _json_stage(stage: ast.JsonParser) -> StageFn:
     def run(ts: int, line: str, labels: LabelSet) -> str | None:
+        if not stage.params:
+            pairs = _fast_json_pairs(line)
+            if pairs is not None:
+                for name, value in pairs:
+                    labels.add_parsed(name, value)
+                return line
         try:
             obj = _json_loads(line)
             if not isinstance(obj, dict):
@@ -150,32 +200,38 @@ def _json_stage(stage: ast.JsonParser) -> StageFn:
     return run
 
 
-_LOGFMT_TOKEN = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
+# A quoted value is written as an unrolled loop (same language as ``"(?:[^"\\]|\\.)*"``, faster).
+_LOGFMT_TOKEN = re.compile(r'\s*([^\s="]+)(?:=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*))?')
 
 
 def logfmt_pairs(line: str) -> list[tuple[str, str]] | None:
-    """go-logfmt's decoding of one line; None when the line is not logfmt."""
+    """go-logfmt's decoding of one line; None when the line is not logfmt.
+
+    Tokens must follow each other with only whitespace between them: ``finditer`` would skip
+    what does not parse, so a gap between two matches means the line is not logfmt.
+    """
     pairs: list[tuple[str, str]] = []
-    pos, n = 0, len(line)
-    while pos < n:
-        if line[pos].isspace():
-            pos += 1
-            continue
-        m = _LOGFMT_TOKEN.match(line, pos)
-        if not m or m.end() == pos:
+    pos = 0
+    for m in _LOGFMT_TOKEN.finditer(line):
+        if m.start() != pos:
             return None
-        key, raw = m.group(1), m.group(2)
+        key, raw = m.group(1, 2)
         if raw is None:
             value = ""
         elif raw.startswith('"'):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                return None
+            if "\\" not in raw and raw.isprintable():
+                value = raw[1:-1]  # what json.loads returns for a string without escapes
+            else:
+                try:
+                    value = json.loads(raw)
+                except ValueError:
+                    return None
         else:
             value = raw
         pairs.append((key, value))
         pos = m.end()
+    if pos != len(line) and not line[pos:].isspace():
+        return None
     return pairs
 
 
@@ -185,10 +241,18 @@ def _logfmt_stage(_stage: ast.LogfmtParser) -> StageFn:
         if pairs is None:
             labels.set_error("LogfmtParserErr", "logfmt syntax error")
             return line
+        # add_parsed inlined: this loop runs for every field of every line.
+        stream, metadata, parsed, dropped = labels.stream, labels.metadata, labels.parsed, labels.dropped
         for key, value in pairs:
             name = sanitize_label_name(key)
-            if name:
-                labels.add_parsed(name, value)
+            if not name:
+                continue
+            if name in stream or name in metadata:
+                name = f"{name}_extracted"
+            if name not in parsed:
+                parsed[name] = value
+            if dropped:
+                dropped.discard(name)
         return line
 
     return run

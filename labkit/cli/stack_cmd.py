@@ -1,0 +1,120 @@
+"""``labkit stack up|status|down``: the embedded LGTM server as a background process."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from labkit.cli._app import app
+from labkit.config import Backend, ConfigError, Settings, load_settings
+
+stack_app = typer.Typer(help="Start, inspect and stop the LGTM stack (embedded server by default).")
+app.add_typer(stack_app, name="stack")
+
+
+class StackBackend(StrEnum):
+    EMBEDDED = "embedded"
+    LIVE = "live"
+
+
+def _settings(console: Console) -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _backend(settings: Settings, option: StackBackend | None, console: Console) -> None:
+    chosen = option or (StackBackend.LIVE if settings.backend == Backend.LIVE else StackBackend.EMBEDDED)
+    if chosen == StackBackend.LIVE:
+        from labkit.lgtm.process import LIVE_NOT_AVAILABLE
+
+        console.print(f"[red]error:[/red] {LIVE_NOT_AVAILABLE}")
+        raise typer.Exit(2)
+
+
+def _signal_table(signals: dict[str, dict[str, int]]) -> Table:
+    table = Table(title="rows per signal")
+    table.add_column("signal")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for signal, tables in sorted(signals.items()):
+        for name, count in sorted(tables.items()):
+            table.add_row(signal, name, f"{count:,}")
+    return table
+
+
+BackendOption = typer.Option(None, "--backend", help="embedded (default) or live")
+
+
+@stack_app.command("up")
+def up_command(backend: StackBackend | None = BackendOption) -> None:
+    """Start the embedded LGTM server in the background and print its endpoints."""
+    from labkit.lgtm import process
+
+    console = Console()
+    settings = _settings(console)
+    _backend(settings, backend, console)
+    try:
+        info = process.start(settings)
+    except process.StackError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if info.already_running:
+        console.print(f"embedded LGTM server already running (pid {info.pid})")
+    else:
+        console.print(f"embedded LGTM server started (pid {info.pid}, ready in {info.startup_s:.2f} s)")
+    for name, url in info.urls.items():
+        console.print(f"  {name:<10} {url}")
+    console.print(f"  log        {info.log_path}")
+    for warning in info.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@stack_app.command("status")
+def status_command(backend: StackBackend | None = BackendOption) -> None:
+    """Health and row counts per signal; exit code 1 when the server is not running."""
+    from labkit.lgtm import process
+
+    console = Console()
+    settings = _settings(console)
+    _backend(settings, backend, console)
+    info = process.status(settings)
+    if not info.running:
+        extra = f" (pid {info.pid} is alive but does not answer)" if info.pid else ""
+        console.print(f"embedded LGTM server: [red]not running[/red]{extra}; start it with `labkit stack up`")
+        raise typer.Exit(1)
+    uptime = info.raw.get("uptime_s", 0.0)
+    healthy = all(info.ready.values())
+    state = "[green]healthy[/green]" if healthy else "[red]degraded[/red]"
+    console.print(f"embedded LGTM server: {state} (pid {info.pid}, up {uptime:.0f} s)")
+    for name, url in info.urls.items():
+        mark = "ready" if info.ready.get(name) else "NOT ANSWERING"
+        console.print(f"  {name:<10} {url:<40} {mark}")
+    console.print(_signal_table(info.signals))
+    for warning in info.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if not healthy:
+        raise typer.Exit(1)
+
+
+@stack_app.command("down")
+def down_command(backend: StackBackend | None = BackendOption) -> None:
+    """Stop the embedded LGTM server (SIGTERM, wait, remove the pid file)."""
+    from labkit.lgtm import process
+
+    console = Console()
+    settings = _settings(console)
+    _backend(settings, backend, console)
+    try:
+        pid = process.stop(settings)
+    except process.StackError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(
+        "embedded LGTM server was not running" if pid is None else f"embedded LGTM server stopped (pid {pid})"
+    )

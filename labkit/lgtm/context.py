@@ -1,0 +1,60 @@
+"""What every HTTP/gRPC handler of the embedded server gets: the store and the settings.
+
+Handlers run on the one asyncio loop; DuckDB calls block, so they go to worker
+threads through :meth:`ServerContext.read` and :meth:`ServerContext.write`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import duckdb
+
+from labkit.config import Settings
+from labkit.lgtm.db import Database
+
+__all__ = ["ServerContext", "StoreFn"]
+
+T = TypeVar("T")
+StoreFn = Callable[[Database, duckdb.DuckDBPyConnection, Any], int]
+
+
+@dataclass
+class ServerContext:
+    db: Database
+    settings: Settings
+    # Writes are serialised by the Database lock anyway; a couple of threads let a read
+    # run while a batch is being decoded.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="labkit-lgtm")
+    )
+
+    async def write(self, store_fn: StoreFn, payload: Any) -> int:
+        """Run ``store_fn(db, con, payload)`` in ONE transaction in a worker thread.
+
+        Returns the number of rows stored. Raises whatever ``store_fn`` raises, after
+        the whole batch has been rolled back. When this returns, the batch is committed
+        (in DuckDB's write-ahead log), so the caller may acknowledge it.
+        """
+        return await self.run(self._write_sync, store_fn, payload)
+
+    def _write_sync(self, store_fn: StoreFn, payload: Any) -> int:
+        with self.db.transaction() as con:
+            return int(store_fn(self.db, con, payload))
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking query function in a worker thread."""
+        return await self.run(fn, *args)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run any blocking function (decoding a large body, a query) off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,77 @@
+"""The one ingest path behind every OTLP receiver: decode, validate, store in one transaction.
+
+HTTP (:4318, and the Tempo/Loki convenience routes) and gRPC (:4317) only move
+bytes into :func:`ingest`; they differ only in how they answer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import duckdb
+
+from labkit.lgtm.context import ServerContext, StoreFn
+from labkit.lgtm.otlp.decode import DecodeError, Signal, decode_request
+
+__all__ = ["STORE_TARGETS", "StoreUnavailable", "ingest", "load_store_fn", "store_decoded"]
+
+log = logging.getLogger("labkit.lgtm.ingest")
+
+# signal -> (module, function) of the store owning that signal's tables.
+STORE_TARGETS: dict[str, tuple[str, str]] = {
+    "traces": ("labkit.lgtm.traces.store", "store_traces"),
+    "logs": ("labkit.lgtm.logs.store", "store_otlp_logs"),
+    "metrics": ("labkit.lgtm.metrics.store", "store_otlp_metrics"),
+}
+
+# Errors from DuckDB that mean "this data cannot be stored" rather than "the store is broken".
+_DATA_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    OverflowError,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
+    duckdb.ConstraintException,
+)
+
+
+class StoreUnavailable(RuntimeError):
+    """The store module of a signal is not part of this build."""
+
+
+def load_store_fn(signal: str) -> StoreFn:
+    module_name, attr = STORE_TARGETS[signal]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        message = f"the embedded server cannot store {signal} yet ({module_name} is missing)"
+        raise StoreUnavailable(message) from None
+    return getattr(module, attr)
+
+
+async def store_decoded(ctx: ServerContext, signal: Signal, request: Any) -> int:
+    """Store an already decoded request; data the store refuses becomes DecodeError(400)."""
+    store_fn = load_store_fn(signal)
+    try:
+        return await ctx.write(store_fn, request)
+    except _DATA_ERRORS as exc:
+        # The transaction was rolled back: nothing of the batch is stored.
+        raise DecodeError(f"cannot store {signal} batch: {exc}") from None
+
+
+async def ingest(
+    ctx: ServerContext,
+    signal: Signal,
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None = None,
+) -> int:
+    """Decode ``body`` and store it all-or-nothing; returns rows stored. Raises DecodeError."""
+    request = await ctx.run(
+        decode_request, signal, body, content_type, content_encoding, ctx.settings.ingest_max_body_bytes
+    )
+    return await store_decoded(ctx, signal, request)
