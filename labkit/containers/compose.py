@@ -36,7 +36,10 @@ __all__ = [
 Progress = Callable[[str], None]
 # Compose >= 2.38 builds through buildx bake by default; Debian's engine has no buildx, and
 # the classic builder is what labkit's own builds use, so both behave the same.
-_COMPOSE_ENV = {"COMPOSE_BAKE": "false"}
+# COMPOSE_BAKE=false alone still lets compose build with the engine's BuildKit, whose cache
+# is separate from the classic builder's: a compose file building an image labkit just built
+# would then install every package again. DOCKER_BUILDKIT=0 makes it reuse those layers.
+_COMPOSE_ENV = {"COMPOSE_BAKE": "false", "DOCKER_BUILDKIT": "0"}
 
 
 @dataclass

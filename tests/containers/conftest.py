@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,3 +41,18 @@ def demo_image(base_image: str) -> Iterator[str]:
 
     result = build_image(DEMO_APP, tag=TEST_TAG, progress=lambda line: None)
     yield result.tag
+
+
+@pytest.fixture(scope="module")
+def server_module() -> Iterator[Any]:
+    """``demo_app.server`` imported from the stack's folder (it is not part of the labkit package)."""
+    pytest.importorskip(
+        "opentelemetry.instrumentation.wsgi", reason="opentelemetry-instrumentation-wsgi not installed"
+    )
+    sys.path.insert(0, str(DEMO_APP))
+    try:
+        from demo_app import server
+
+        yield server
+    finally:
+        sys.path.remove(str(DEMO_APP))

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from .conftest import DEMO_APP
-
 pytest.importorskip(
     "opentelemetry.instrumentation.wsgi", reason="opentelemetry-instrumentation-wsgi not installed"
 )
-
-
-@pytest.fixture(scope="module")
-def server_module() -> Iterator[Any]:
-    sys.path.insert(0, str(DEMO_APP))
-    try:
-        from demo_app import server
-
-        yield server
-    finally:
-        sys.path.remove(str(DEMO_APP))
 
 
 def call(app: Any, path: str, query: str = "") -> tuple[int, dict[str, Any]]:

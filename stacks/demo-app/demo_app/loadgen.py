@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -33,8 +34,15 @@ def check() -> int:
     return 0 if age < _STALE_AFTER else 1
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # As the container's PID 1 this process gets no default signal handling: without a
+    # handler `docker compose down` would wait out its whole stop timeout, then SIGKILL.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     target = os.environ.get("TARGET_URL", "http://demo-app:8000").rstrip("/")
     total = int(os.environ.get("LOADGEN_REQUESTS", "200"))
     interval = float(os.environ.get("LOADGEN_INTERVAL", "0.5"))

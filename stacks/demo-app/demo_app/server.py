@@ -6,8 +6,10 @@ Endpoints (all JSON):
   GET /work?n=   does some CPU work in manual child spans
   GET /flaky     fails with HTTP 500 at DEMO_FAIL_RATE, drawn from a seeded generator
   GET /slow      sleeps DEMO_SLOW_SECONDS (default 0.3 s) inside a manual span
-Every request counts in ``demo.requests`` and times in ``demo.request.duration``;
-log lines carry the trace and span ids both on stdout and in the OTLP log records.
+Every request counts in ``demo.requests`` and times in ``demo.request.duration`` (seconds,
+with the HTTP semantic conventions' bucket boundaries); the WSGI instrumentation adds the
+stable ``http.server.request.duration``. Log lines carry the trace and span ids both on
+stdout and in the OTLP log records.
 """
 
 from __future__ import annotations
@@ -29,18 +31,32 @@ from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 from opentelemetry.trace import Status, StatusCode
 
-from demo_app.telemetry import QuietExporterFilter, TraceContextFilter, setup
+from demo_app.telemetry import QuietExporterFilter, TraceContextFilter, setup, stable_http_semconv
 
-__all__ = ["DemoApp", "main"]
+__all__ = ["DURATION_BUCKETS_S", "DemoApp", "main"]
 
 log = logging.getLogger("demo_app")
 StartResponse = Callable[..., Any]
+# The advisory boundaries of the HTTP semantic conventions for request durations, in seconds.
+# Without them the SDK falls back to its default boundaries (0, 5, 10, 25 ... 10000), which
+# suit milliseconds: every request of this app would land in the first bucket or two and a
+# p95 from histogram_quantile() would be an interpolation inside [0, 5] s, i.e. meaningless.
+DURATION_BUCKETS_S: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
 
 
 class DemoApp:
     """The WSGI application; state (the seeded generator) lives here, not in globals."""
 
-    def __init__(self, seed: int, fail_rate: float, slow_seconds: float) -> None:
+    def __init__(
+        self,
+        seed: int,
+        fail_rate: float,
+        slow_seconds: float,
+        *,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"DEMO_FAIL_RATE must be between 0 and 1, got {fail_rate}")
         self._rng = random.Random(seed)
@@ -48,12 +64,15 @@ class DemoApp:
         self.fail_rate = fail_rate
         self.slow_seconds = slow_seconds
         self.tracer = trace.get_tracer("demo_app")
-        meter = metrics.get_meter("demo_app")
+        meter = metrics.get_meter("demo_app", meter_provider=meter_provider)
         self.requests = meter.create_counter(
             "demo.requests", unit="{request}", description="HTTP requests served"
         )
         self.duration = meter.create_histogram(
-            "demo.request.duration", unit="s", description="time to serve a request"
+            "demo.request.duration",
+            unit="s",
+            description="time to serve a request",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -164,7 +183,10 @@ def main() -> None:
         fail_rate=_env_float("DEMO_FAIL_RATE", 0.3),
         slow_seconds=_env_float("DEMO_SLOW_SECONDS", 0.3),
     )
-    wsgi = OpenTelemetryMiddleware(app, tracer_provider=telemetry.tracer_provider)
+    semconv = stable_http_semconv()  # before the middleware: it reads the opt-in once
+    wsgi = OpenTelemetryMiddleware(
+        app, tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
     host = os.environ.get("DEMO_HOST", "0.0.0.0")  # inside a container; labkit publishes on 127.0.0.1
     port = int(_env_float("PORT", 8000))
     server = make_server(
@@ -177,7 +199,13 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("demo-app listening on %s:%d, exporting OTLP to %s", host, port, telemetry.endpoint)
+    log.info(
+        "demo-app listening on %s:%d, exporting OTLP to %s (semconv opt-in: %s)",
+        host,
+        port,
+        telemetry.endpoint,
+        semconv,
+    )
     try:
         server.serve_forever()
     finally:

@@ -11,7 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import set_logger_provider
@@ -26,7 +30,32 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-__all__ = ["QuietExporterFilter", "Telemetry", "TraceContextFilter", "setup"]
+__all__ = [
+    "SEMCONV_OPT_IN",
+    "QuietExporterFilter",
+    "Telemetry",
+    "TraceContextFilter",
+    "setup",
+    "stable_http_semconv",
+]
+
+SEMCONV_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
+
+
+def stable_http_semconv(environ: MutableMapping[str, str] | None = None) -> str:
+    """Opt in to the stable HTTP semantic conventions unless the operator already chose a mode.
+
+    The WSGI instrumentation still defaults to the old conventions (``http.server.duration``
+    in milliseconds); the stable ``http.server.request.duration`` is in seconds with the
+    semconv bucket boundaries, which is what the dashboards query as
+    ``http_server_request_duration_seconds_bucket``. The instrumentation reads the variable
+    once, when the first middleware is created, so this must run before that.
+    Returns the mode in effect.
+    """
+    env = os.environ if environ is None else environ
+    if not env.get(SEMCONV_OPT_IN, "").strip():
+        env[SEMCONV_OPT_IN] = "http"
+    return env[SEMCONV_OPT_IN]
 
 
 class TraceContextFilter(logging.Filter):
@@ -65,13 +94,45 @@ class Telemetry:
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
     endpoint: str
+    timeout_s: float = 3.0
 
     def shutdown(self) -> None:
-        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
-            try:
-                provider.shutdown()
-            except Exception:
-                logging.getLogger("demo_app").debug("telemetry shutdown failed", exc_info=True)
+        """Flush and stop the three providers, in parallel and within one exporter timeout.
+
+        Each final export retries until the exporter's timeout when no collector answers
+        (the Docker lesson runs the app without one); one after the other that is three
+        timeouts, longer than ``docker stop`` waits before it kills the process. In
+        parallel, with a shared deadline, stopping takes at most about one; and when
+        nothing even accepts a connection at the endpoint, the data has nowhere to go, so
+        waiting for the retries would only delay the exit.
+        """
+        budget = self.timeout_s + 0.5 if _accepts_connections(self.endpoint) else 0.2
+        threads = [
+            threading.Thread(target=_shutdown_quietly, args=(provider,), daemon=True)
+            for provider in (self.tracer_provider, self.meter_provider, self.logger_provider)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + budget
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _accepts_connections(endpoint: str, timeout_s: float = 0.5) -> bool:
+    url = urlsplit(endpoint)
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        with socket.create_connection((url.hostname or "127.0.0.1", port), timeout=timeout_s):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _shutdown_quietly(provider: TracerProvider | MeterProvider | LoggerProvider) -> None:
+    try:
+        provider.shutdown()
+    except Exception:
+        logging.getLogger("demo_app").debug("telemetry shutdown failed", exc_info=True)
 
 
 def setup(service_name: str, app_logger: logging.Logger) -> Telemetry:
@@ -108,4 +169,4 @@ def setup(service_name: str, app_logger: logging.Logger) -> Telemetry:
     set_logger_provider(logger_provider)
     # Only the app's logger goes to OTLP: the exporters' own complaints must not loop back.
     app_logger.addHandler(LoggingHandler(level=logging.INFO, logger_provider=logger_provider))
-    return Telemetry(tracer_provider, meter_provider, logger_provider, endpoint)
+    return Telemetry(tracer_provider, meter_provider, logger_provider, endpoint, timeout)
