@@ -126,14 +126,15 @@ class RunResult:
 def prepare_backends(settings: Settings) -> list[str]:
     """Make the configured backends available before the first notebook runs.
 
-    This is the hook where ``labkit run`` starts the embedded LGTM server (and any
-    other embedded service) when the settings call for it, so that telemetry written
-    by one notebook's kernel is queryable from the next. It returns human-readable
-    messages for the runner to print (what was chosen, what was started). Today no
-    embedded service is wired in yet, so there is nothing to prepare.
+    Starts the embedded server (LGTM + the local Messages API) in the background when
+    the settings call for it and it is not running, so that telemetry written by one
+    notebook's kernel is queryable from the next. It keeps running after the run, for
+    the learner to explore; `labkit stack down` stops it. Returns messages to print.
     """
-    del settings
-    return []
+    from labkit.lgtm.process import ensure_up
+
+    message = ensure_up(settings)
+    return [message] if message else []
 
 
 def kernel_env(settings: Settings, cwd: Path | None = None) -> dict[str, str]:

@@ -43,17 +43,12 @@ PORT_SETTINGS: dict[str, str] = {
     "tempo": "tempo_url",
     "loki": "loki_url",
     "mimir": "mimir_url",
+    # The local Messages API server lives in the same process so `labkit stack up`
+    # brings up every embedded service a notebook may need.
+    "llm": "llm_url",
 }
-# Modules whose absence is tolerated while the signals are being built in parallel
-# (a warning in the log and in /labkit/status); any other missing module is a real
-# error. Integration removes this tolerance.
-_OPTIONAL_MODULES = (
-    "labkit.lgtm.logs.store",
-    "labkit.lgtm.metrics.store",
-    "labkit.lgtm.logs.api",
-    "labkit.lgtm.metrics.api",
-    "labkit.lgtm.traces.api",
-)
+# Signal modules: importing a store module registers its tables, an API module its routes.
+_STORE_MODULES = ("labkit.lgtm.traces.store", "labkit.lgtm.logs.store", "labkit.lgtm.metrics.store")
 _API_MODULES = {
     "tempo": "labkit.lgtm.traces.api",
     "loki": "labkit.lgtm.logs.api",
@@ -67,24 +62,11 @@ class ServerStartError(RuntimeError):
     """The server could not start (port in use, store locked, ...); the message says what to do."""
 
 
-def _optional_import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if name in _OPTIONAL_MODULES and exc.name == name:
-            return None
-        raise
-
-
 def _import_signal_modules() -> list[str]:
-    """Import every signal's store and API module (registering their tables); return warnings."""
-    importlib.import_module("labkit.lgtm.traces.store")
-    warnings = []
-    for name in _OPTIONAL_MODULES:
-        if _optional_import(name) is None:
-            warnings.append(f"{name} is not available yet; what it serves is missing")
-            log.warning("%s is not available yet; what it serves is missing", name)
-    return warnings
+    """Import every signal's store and API module, registering their tables; return warnings."""
+    for name in (*_STORE_MODULES, *_API_MODULES.values()):
+        importlib.import_module(name)
+    return []
 
 
 def _port_of(settings: Settings, field: str) -> int:
@@ -207,10 +189,11 @@ class EmbeddedServer:
         await self._bind("otlp_http", otlp, wanted["otlp_http"])
         for name, module_name in _API_MODULES.items():
             app = self._app(ctx)
-            module = _optional_import(module_name)
-            if module is not None:
-                module.add_routes(app, ctx)
+            importlib.import_module(module_name).add_routes(app, ctx)
             await self._bind(name, app, wanted[name])
+        from labkit.llm.server.app import ServerState, make_app
+
+        await self._bind("llm", make_app(ServerState()), wanted["llm"])
 
     async def _start_grpc(self, ctx: ServerContext, port: int) -> None:
         self._grpc = server = otlp_grpc.create_server(ctx)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from labkit.lgtm.testing import isolated_environ
 
 HERE = Path(__file__).parent
 FIXTURE_NOTEBOOKS = HERE / "notebooks"
@@ -19,9 +20,9 @@ LABKIT = [str(Path(sys.executable).parent / "labkit")]
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
     """The caller's environment without LABKIT_* (a developer's settings must not leak into tests)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABKIT_") and k != "ANTHROPIC_API_KEY"}
-    env["LABKIT_DATA_DIR"] = str(tmp_path / "data")
-    env["LABKIT_BACKEND"] = "embedded"
+    # Private data dir and free ports: a background server started by `labkit run` never
+    # meets a developer's server, and tests/conftest.py stops it when the test ends.
+    env = isolated_environ(tmp_path / "data")
     env["COLUMNS"] = "200"
     return env
 

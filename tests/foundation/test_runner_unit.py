@@ -116,8 +116,26 @@ def test_run_id_format() -> None:
     assert re.fullmatch(r"20261126-051500-[0-9a-f]{4}", run_id)
 
 
-def test_prepare_backends_hook_returns_messages() -> None:
-    assert prepare_backends(load_settings(environ={})) == []
+def test_prepare_backends_starts_the_embedded_server_once(tmp_path: Path) -> None:
+    from labkit.lgtm import process
+    from labkit.lgtm.testing import isolated_environ
+
+    settings = load_settings(environ=isolated_environ(tmp_path / "data"), cwd=tmp_path)
+    try:
+        (message,) = prepare_backends(settings)
+        assert "started the embedded LGTM server" in message
+        assert process.status(settings).running
+        assert prepare_backends(settings) == []  # already running: nothing to start or say
+    finally:
+        process.stop(settings)
+
+
+def test_prepare_backends_starts_nothing_for_live(tmp_path: Path) -> None:
+    from labkit.lgtm.testing import isolated_environ
+
+    environ = isolated_environ(tmp_path / "data") | {"LABKIT_BACKEND": "live"}
+    assert prepare_backends(load_settings(environ=environ, cwd=tmp_path)) == []
+    assert not (tmp_path / "data" / "lgtm.pid").exists()
 
 
 def test_kernel_env_pins_the_data_dir(tmp_path: Path) -> None:

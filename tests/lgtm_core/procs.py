@@ -10,15 +10,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from labkit.lgtm.server import PORT_SETTINGS
 from labkit.lgtm.testing import free_port
 
-PORT_ENV = {
-    "otlp_grpc": "LABKIT_OTLP_GRPC_ENDPOINT",
-    "otlp_http": "LABKIT_OTLP_HTTP_ENDPOINT",
-    "tempo": "LABKIT_TEMPO_URL",
-    "loki": "LABKIT_LOKI_URL",
-    "mimir": "LABKIT_MIMIR_URL",
-}
+# Every endpoint the server binds, as the LABKIT_* variable that sets it.
+PORT_ENV = {name: "LABKIT_" + field.upper() for name, field in PORT_SETTINGS.items()}
 
 
 def stack_env(data_dir: Path, ports: dict[str, int] | None = None) -> dict[str, str]:

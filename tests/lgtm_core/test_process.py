@@ -18,7 +18,7 @@ def test_ensure_up_embedded_starts_once_then_reports_nothing(tmp_path: Path) -> 
         assert "labkit stack down" in message
         info = process.status(settings)
         assert info.running and info.signals["traces"] == {"spans": 0}
-        assert set(info.ready) == {"otlp_grpc", "otlp_http", "tempo", "loki", "mimir"}
+        assert set(info.ready) == {"otlp_grpc", "otlp_http", "tempo", "loki", "mimir", "llm"}
         assert all(info.ready.values()), info.ready
         assert process.ensure_up(settings) is None  # already running: nothing to say
     finally:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from labkit.lgtm.server import PORT_SETTINGS
+
 from .payloads import make_traces
 from .procs import get_status, labkit, otlp_url, stack_env
 
@@ -50,7 +52,7 @@ def test_up_twice_status_down(tmp_path: Path) -> None:
         status = labkit(["stack", "status"], env, tmp_path)
         assert status.returncode == 0, status.stdout + status.stderr
         assert "healthy" in status.stdout
-        assert status.stdout.count(" ready") == 5, status.stdout
+        assert status.stdout.count(" ready") == len(PORT_SETTINGS), status.stdout
         assert re.search(r"traces\W+spans\W+12\b", status.stdout), status.stdout
     finally:
         down = labkit(["stack", "down"], env, tmp_path)
