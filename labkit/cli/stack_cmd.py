@@ -1,8 +1,10 @@
-"""``labkit stack up|status|down``: the embedded LGTM server as a background process."""
+"""``labkit stack up|status|down``: the embedded LGTM server as a background process, or the
+live Docker compose stack (``--backend live``, driven by :mod:`labkit.stack_live`)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -28,13 +30,40 @@ def _settings(console: Console) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _backend(settings: Settings, option: StackBackend | None, console: Console) -> None:
+def _is_live(settings: Settings, option: StackBackend | None) -> bool:
     chosen = option or (StackBackend.LIVE if settings.backend == Backend.LIVE else StackBackend.EMBEDDED)
-    if chosen == StackBackend.LIVE:
-        from labkit.lgtm.process import LIVE_NOT_AVAILABLE
+    return chosen == StackBackend.LIVE
 
-        console.print(f"[red]error:[/red] {LIVE_NOT_AVAILABLE}")
-        raise typer.Exit(2)
+
+def _live_table(states: list[Any]) -> Table:
+    table = Table(title="live LGTM stack (stacks/lgtm)")
+    for column in ("service", "url", "container", "health", "ready", "detail"):
+        table.add_column(column)
+    for st in states:
+        mark = "[green]ready[/green]" if st.ready else "[red]not ready[/red]"
+        table.add_row(st.service, st.url, st.state or "-", st.health or "-", mark, st.detail)
+    return table
+
+
+def _live(action: str, settings: Settings, console: Console) -> None:
+    from labkit import stack_live
+
+    try:
+        if action == "up":
+            console.print("starting the live stack with docker compose (first start pulls images)...")
+            states = stack_live.up(settings)
+        elif action == "down":
+            stack_live.down()
+            console.print("live LGTM stack stopped")
+            return
+        else:
+            states = stack_live.status(settings)
+    except stack_live.LiveStackError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(_live_table(states))
+    if not all(st.ready for st in states):
+        raise typer.Exit(1)
 
 
 def _signal_table(signals: dict[str, dict[str, int]]) -> Table:
@@ -48,7 +77,11 @@ def _signal_table(signals: dict[str, dict[str, int]]) -> Table:
     return table
 
 
-BackendOption = typer.Option(None, "--backend", help="embedded (default) or live")
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    help="embedded (default unless backend=live) or live (docker compose)",
+)
 
 
 @stack_app.command("up")
@@ -58,7 +91,9 @@ def up_command(backend: StackBackend | None = BackendOption) -> None:
 
     console = Console()
     settings = _settings(console)
-    _backend(settings, backend, console)
+    if _is_live(settings, backend):
+        _live("up", settings, console)
+        return
     try:
         info = process.start(settings)
     except process.StackError as exc:
@@ -82,7 +117,9 @@ def status_command(backend: StackBackend | None = BackendOption) -> None:
 
     console = Console()
     settings = _settings(console)
-    _backend(settings, backend, console)
+    if _is_live(settings, backend):
+        _live("status", settings, console)
+        return
     info = process.status(settings)
     if not info.running:
         extra = f" (pid {info.pid} is alive but does not answer)" if info.pid else ""
@@ -109,7 +146,9 @@ def down_command(backend: StackBackend | None = BackendOption) -> None:
 
     console = Console()
     settings = _settings(console)
-    _backend(settings, backend, console)
+    if _is_live(settings, backend):
+        _live("down", settings, console)
+        return
     try:
         pid = process.stop(settings)
     except process.StackError as exc:

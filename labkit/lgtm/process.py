@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 from labkit.config import Backend, Settings
 
 __all__ = [
-    "LIVE_NOT_AVAILABLE",
     "StackError",
     "StackInfo",
     "ensure_up",
@@ -45,7 +44,6 @@ __all__ = [
 PID_FILE = "lgtm.pid"
 LOG_FILE = "lgtm.log"
 SERVICE = "labkit-lgtm"
-LIVE_NOT_AVAILABLE = "live stack: see stacks/lgtm (not yet available)"
 # port name -> Settings field (kept in step with labkit.lgtm.server.PORT_SETTINGS,
 # duplicated so that this module does not import aiohttp/grpc/duckdb).
 PORT_FIELDS = {

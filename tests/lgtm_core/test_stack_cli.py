@@ -95,8 +95,12 @@ def test_stale_pid_file_is_replaced(tmp_path: Path) -> None:
         assert labkit(["stack", "down"], env, tmp_path).returncode == 0
 
 
-def test_live_backend_is_a_clear_error(tmp_path: Path) -> None:
+def test_live_status_reports_each_service_not_ready(tmp_path: Path) -> None:
+    # Nothing listens on the private ports: every live service must be reported, none ready.
     env = stack_env(tmp_path / "data")
-    result = labkit(["stack", "up", "--backend", "live"], env, tmp_path)
-    assert result.returncode == 2
-    assert "live stack: see stacks/lgtm (not yet available)" in result.stdout
+    result = labkit(["stack", "status", "--backend", "live"], env, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if "http://127.0.0.1:" in line]
+    services = {row.split("│")[1].strip() for row in rows}
+    assert {"alloy", "tempo", "loki", "mimir", "grafana"} <= services
+    assert all("not ready" in row for row in rows), rows
