@@ -17,6 +17,7 @@ __all__ = ["MemorySource", "StoreSource"]
 
 _FIRST_CHUNK = 500
 _MAX_CHUNK = 200_000
+_ALL_CHUNK = 50_000
 
 
 class StoreSource:
@@ -40,6 +41,7 @@ class StoreSource:
         end_ns: int,
         backward: bool = False,
         line_filters: tuple[LineFilter, ...] = (),
+        read_all: bool = False,
     ) -> Iterator[tuple[int, dict[str, str], str, dict[str, str]]]:
         by_key = {labels_string(s): s for s in streams}
         if not by_key:
@@ -52,23 +54,44 @@ class StoreSource:
                 where += " AND contains(line, ?)" if f.op == "|=" else " AND NOT contains(line, ?)"
                 args.append(f.value)
         keys = ", ".join(sql_literal(k) for k in by_key)
-        # Pages that grow, so that a query with a small limit stops reading early while a
-        # metric query over everything needs only a few round trips. Each page continues after
-        # the last (ts, seq) seen, and is chosen on (ts, seq, rowid) alone before its lines and
-        # metadata are read: sorting whole rows made a 100-line query cost as much as reading
-        # every line in range.
         after = " AND (ts_ns {op} ? OR (ts_ns = ? AND seq {op} ?))".format(op="<" if backward else ">")
-        chunk = _FIRST_CHUNK
+        # Pages that grow, so that a query with a small limit stops reading early while a metric
+        # query over everything needs only a few round trips. Each page continues after the last
+        # (ts, seq) seen and is chosen on (ts, seq, rowid) alone before its lines and metadata
+        # are read. After the first page, a page also stops at a time bound (``far``) sized from
+        # the density of lines seen so far, so DuckDB skips the row groups beyond it instead of
+        # ranking every remaining line again.
+        chunk = _ALL_CHUNK if read_all else _FIRST_CHUNK
         last: list[int] = []
+        far: int | None = None  # backward: the lowest ts of this page's window; forward: the highest
+        edge = start_ns if backward else end_ns
+        width = 0
+        if not read_all and not where:
+            # Size the first window from the number of lines in range (cheap: no line text is
+            # read), so that even the first page ranks only the lines near its end of the range.
+            # Not with line filters: how many lines pass them is unknown until they are read.
+            ((count,),) = self.db.query(
+                f"SELECT count(*) FROM log_entries WHERE stream_key IN ({keys}) "
+                "AND ts_ns >= ? AND ts_ns <= ?",
+                [start_ns, end_ns],
+            )
+            if not count:
+                return
+            if count > 2 * chunk:
+                width = max(1, (end_ns - start_ns + 1) * 2 * chunk // count)
+                far = max(end_ns - width, start_ns) if backward else min(start_ns + width, end_ns)
         metadata_cache: dict[str, dict[str, str]] = {}
         while True:
+            lo, hi = start_ns, end_ns
+            if far is not None:
+                lo, hi = (far, end_ns) if backward else (start_ns, far)
             rows = self.db.query(
                 f"WITH page AS (SELECT rowid AS r FROM log_entries "
                 f"WHERE stream_key IN ({keys}) AND ts_ns >= ? AND ts_ns <= ?{where}{after if last else ''} "
                 f"ORDER BY ts_ns {order}, seq {order} LIMIT {chunk}) "
                 "SELECT ts_ns, seq, stream_key, line, metadata::VARCHAR FROM log_entries "
                 f"WHERE rowid IN (SELECT r FROM page) ORDER BY ts_ns {order}, seq {order}",
-                [start_ns, end_ns, *args, *last],
+                [lo, hi, *args, *last],
             )
             for ts, _, key, line, metadata in rows:
                 # Lines of one stream mostly share their metadata text; decode each text once.
@@ -76,10 +99,22 @@ class StoreSource:
                 if meta is None:
                     meta = metadata_cache[metadata] = _loads(metadata)
                 yield ts, by_key[key], line, meta
-            if len(rows) < chunk:
-                return
-            last = [rows[-1][0], rows[-1][0], rows[-1][1]]
+            full = len(rows) >= chunk
+            if not full and (far is None or far == edge):
+                return  # everything up to the edge of the range has been read
             chunk = min(chunk * 2, _MAX_CHUNK)
+            if rows:
+                last = [rows[-1][0], rows[-1][0], rows[-1][1]]
+                seen = abs(rows[-1][0] - rows[0][0]) + 1
+                width = max(1, seen * chunk // len(rows))  # the time that should hold ``chunk`` lines
+            else:
+                width = max(1, width * 2)  # an empty window: look twice as far
+            # A full page stops at its last line; otherwise every line up to ``far`` has been read.
+            pos = rows[-1][0] if full else far
+            assert pos is not None
+            step = max(pos - width, start_ns) if backward else min(pos + width, end_ns)
+            # The window only ever widens, so no line is skipped.
+            far = step if far is None else min(far, step) if backward else max(far, step)
 
     def window_totals(
         self,
@@ -129,6 +164,7 @@ class MemorySource:
         end_ns: int,
         backward: bool = False,
         line_filters: tuple[LineFilter, ...] = (),
+        read_all: bool = False,
     ) -> Iterator[tuple[int, Mapping[str, str], str, Mapping[str, str]]]:
         keys = {labels_string(s) for s in streams}
         chosen = [e for e in self._entries if start_ns <= e[0] <= end_ns and labels_string(e[1]) in keys]

@@ -53,11 +53,13 @@ class LogSource(Protocol):
         end_ns: int,
         backward: bool = False,
         line_filters: tuple[ast.LineFilter, ...] = (),
+        read_all: bool = False,
     ) -> Iterable[RawEntry]:
         """Entries of ``streams`` with start_ns <= ts <= end_ns, in time order (newest first if backward).
 
         ``line_filters`` are the query's leading line filters; a source may apply them early
-        (the evaluator applies them again), or ignore them.
+        (the evaluator applies them again), or ignore them. ``read_all`` says every entry will
+        be consumed (a metric query), so a paging source may use big pages.
         """
         ...
 
@@ -393,7 +395,9 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
         entry[1].append(ts)
         entry[2].append(value)
 
-    for ts, stream, line, meta in source.entries(streams, lo, hi, False, leading) if streams else ():
+    for ts, stream, line, meta in (
+        source.entries(streams, lo, hi, False, leading, read_all=True) if streams else ()
+    ):
         if not pipeline.prefilter(ts, line):
             continue
         if plain is not None and not any(name in stream or name in meta for name in plain.names):

@@ -50,18 +50,28 @@ class PlainLogfmt:
             (name, re.compile(f"(?:{_TOKEN} )*?{re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"))
             for name in self.names
         ]
+        # The first name's search also checks the rest of the line, which saves the separate
+        # plain-line check on every line that has the field.
+        first = re.escape(self.names[0]) if self.names else "(?!)"
+        self._first_whole = re.compile(f"(?:{_TOKEN} )*?{first}(?:=({_QUOTED}|{_UNQUOTED}))?(?: {_TOKEN})*")
 
     def values(self, line: str) -> dict[str, str] | None:
         """The first value of each name present on a plain line (a bare key has value "")."""
-        if _LINE.fullmatch(line) is None:
-            return None
         out: dict[str, str] = {}
-        for name, pattern in self._patterns:
-            m = pattern.match(line)
-            if m is not None:
-                raw = m.group(1)
-                out[name] = "" if raw is None else raw[1:-1] if raw.startswith('"') else raw
+        m = self._first_whole.fullmatch(line)
+        if m is not None:  # a plain line that has the first name
+            out[self.names[0]] = _decode(m.group(1))
+        elif _LINE.fullmatch(line) is None:
+            return None
+        for name, pattern in self._patterns[1:]:
+            found = pattern.match(line)
+            if found is not None:
+                out[name] = _decode(found.group(1))
         return out
+
+
+def _decode(raw: str | None) -> str:
+    return "" if raw is None else raw[1:-1] if raw.startswith('"') else raw
 
 
 class _Unknown(Exception):
