@@ -10,7 +10,7 @@ import pytest
 
 import labkit.lgtm.metrics.index as index_module
 from labkit.lgtm.db import Database
-from labkit.lgtm.metrics.index import STALE_NAN, index_for, is_stale
+from labkit.lgtm.metrics.index import NO_TS, STALE_NAN, index_for, is_stale
 from labkit.lgtm.metrics.promql import instant_query
 from labkit.lgtm.metrics.remote_write import RemoteWriteError, decode_write_request, encode_write_request
 from labkit.lgtm.metrics.store import append_samples, store_remote_write
@@ -106,3 +106,55 @@ def test_public_names() -> None:
     assert store.__all__ == ["append_samples", "store_otlp_metrics", "store_remote_write", "write_samples"]
     assert promql.__all__ == ["PromQLError", "instant_query", "range_query"]
     assert "add_routes" in api.__all__
+
+
+def test_series_row_of_a_rolled_back_batch_is_written_with_the_next_one() -> None:
+    db = Database(None)
+    with pytest.raises(RuntimeError, match="boom"), db.transaction() as con:
+        append_samples(db, con, [({"__name__": "x", "a": "1"}, 1000, 1.0)])
+        raise RuntimeError("boom")
+    assert db.query("SELECT count(*) FROM prom_series") == [(0,)]
+    for t in (2000, 3000):
+        with db.transaction() as con:
+            append_samples(db, con, [({"__name__": "y"}, t, 1.0)])
+    assert db.query("SELECT name FROM prom_series ORDER BY name") == [("x",), ("y",)]
+    # The third batch saw both rows committed: nothing is left to re-check.
+    assert index_for(db).unpersisted == set()
+
+
+def test_label_order_and_empty_values_do_not_make_new_series() -> None:
+    db = Database(None)
+    body = encode_write_request([({"__name__": "x", "a": "1", "b": "2"}, [(1000, 1.0)])])
+    request = decode_write_request(body)
+    labels = request.timeseries[0].labels
+    labels[1].name, labels[2].name = "b", "a"  # swap the names and values: same label set, new order
+    labels[1].value, labels[2].value = "2", "1"
+    extra = labels.add()
+    extra.name, extra.value = "c", ""
+    request.timeseries[0].samples[0].timestamp = 2000
+    with db.transaction() as con:
+        append_samples(db, con, [({"__name__": "x", "a": "1", "b": "2"}, 1000, 1.0)])
+        assert store_remote_write(db, con, request) == 1
+    index = index_for(db)
+    ids = index.ids_for_pairs(
+        [(("b", "2"), ("__name__", "x"), ("a", "1")), (("__name__", "x"), ("a", "1"), ("b", "2"))]
+    )
+    assert ids.tolist() == [1, 1]
+    assert db.query("SELECT labels_key FROM prom_series") == [('[["__name__","x"],["a","1"],["b","2"]]',)]
+    assert index.samples(1)[0].tolist() == [1000, 2000]
+
+
+def test_latest_sample_per_series() -> None:
+    db = Database(None)
+    with db.transaction() as con:
+        append_samples(db, con, [({"__name__": "x"}, t, float(t)) for t in (3000, 1000, 2000)])
+        append_samples(db, con, [({"__name__": "x"}, 3000, 7.0), ({"__name__": "x"}, 3000, 8.0)])
+        append_samples(db, con, [({"__name__": "y"}, 500, 1.0)])
+    index = index_for(db)
+    x, y = index.lookup({"__name__": "x"}), index.lookup({"__name__": "y"})
+    ts, vals = index.last_samples(np.array([x, y]))
+    assert ts.tolist() == [3000, 500] and vals.tolist() == [8.0, 1.0]  # the later write at 3000 wins
+    assert index.last_value(x or 0) == 8.0
+    index.drop_before(1000)  # y has nothing left
+    ts, vals = index.last_samples(np.array([x, y]))
+    assert ts.tolist() == [3000, NO_TS] and np.isnan(vals[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from labkit.lgtm.db import Database
@@ -161,7 +162,7 @@ def test_generate_writes_cumulative_counters_across_batches(tmp_path: Any) -> No
     with db.transaction() as con:
         generate(db, con, server_only, now_ms=2_000)
     assert _find(db, **edge) == 1
-    assert db.query("SELECT count(*) FROM servicegraph_edges")[0][0] == 0
+    assert spanmetrics.pending_halves(db) == []
     with db.transaction() as con:
         generate(db, con, _frontend_checkout(), now_ms=3_000)
     assert _find(db, **edge) == 2
@@ -187,7 +188,7 @@ def test_unpaired_client_with_peer_becomes_virtual_node() -> None:
     edge = {"__name__": "traces_service_graph_request_total", "client": "inventory", "server": "postgresql",
             "connection_type": "virtual_node"}  # fmt: skip
     assert _find(db, **edge) == 1
-    assert db.query("SELECT count(*) FROM servicegraph_edges")[0][0] == 0
+    assert spanmetrics.pending_halves(db) == []
 
 
 def test_database_call_completes_at_once() -> None:
@@ -217,5 +218,77 @@ def test_pending_halves_are_capped(monkeypatch: Any) -> None:
         req = _request(("web", [_span(f"{i + 1:016x}", "GET", 3, i, 5, "1111111111111111")]))
         with db.transaction() as con:
             generate(db, con, req, now_ms=100 + i)
-    kept = db.query("SELECT client_span_id FROM servicegraph_edges ORDER BY created_ms")
-    assert [r[0] for r in kept] == [f"{i + 1:016x}" for i in (2, 3, 4)]  # the oldest went first
+    kept = spanmetrics.pending_halves(db)
+    assert [h.client_span_id for h in kept] == [f"{i + 1:016x}" for i in (2, 3, 4)]  # the oldest went first
+
+
+def _calls_samples(db: Database) -> list[tuple[int, float]]:
+    return db.query(
+        "SELECT p.ts_ms, p.value FROM prom_samples p JOIN prom_series s ON s.id = p.series_id "
+        "WHERE s.labels_key LIKE '%traces_spanmetrics_calls_total%' AND s.labels_key LIKE '%\"POST\"%' "
+        "ORDER BY p.ts_ms"
+    )
+
+
+def test_totals_survive_a_restart_and_batch_time_never_goes_back(tmp_path: Any) -> None:
+    path = tmp_path / "lgtm.duckdb"
+    db = Database(path)
+    with db.transaction() as con:
+        generate(db, con, _frontend_checkout(), now_ms=10_000)
+    db.close()
+    db = Database(path)
+    with db.transaction() as con:
+        generate(db, con, _frontend_checkout(), now_ms=5_000)  # the clock went back
+    with db.transaction() as con:
+        generate(db, con, _frontend_checkout(), now_ms=10_001)  # two batches in one millisecond
+    assert _calls_samples(db) == [(9_999, 0.0), (10_000, 1.0), (10_001, 2.0), (10_002, 3.0)]
+    db.close()
+
+
+def test_duration_on_a_bucket_bound_counts_in_that_bucket() -> None:
+    req = _request(("web", [_span("1111111111111111", "GET", 2, 0, 2)]))  # exactly 2 ms
+    values = compute_span_metrics(req)[0].values
+    base = {"service": "web", "span_kind": "SPAN_KIND_SERVER", "span_name": "GET",
+            "status_code": "STATUS_CODE_UNSET", "__name__": "traces_spanmetrics_latency_bucket"}  # fmt: skip
+    assert values[tuple(sorted({**base, "le": "0.002"}.items()))] == 1
+
+
+def test_a_failed_batch_leaves_totals_and_pending_halves_alone(monkeypatch: Any) -> None:
+    db = Database(None)
+    client_only = _request(("frontend", [_span("2222222222222222", "POST", 3, 10, 50, "1111111111111111")]))
+    with db.transaction() as con:
+        generate(db, con, client_only, now_ms=1_000)
+
+    def broken(*args: Any) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(spanmetrics, "write_samples", broken)
+    with pytest.raises(RuntimeError, match="disk full"), db.transaction() as con:
+        generate(db, con, _frontend_checkout(), now_ms=2_000)
+    monkeypatch.undo()
+    assert [h.client_span_id for h in spanmetrics.pending_halves(db)] == ["2222222222222222"]
+    with db.transaction() as con:
+        generate(db, con, client_only, now_ms=3_000)
+    assert _calls_samples(db) == [(999, 0.0), (1_000, 1.0), (3_000, 2.0)]
+
+
+def test_idle_series_get_a_sample_each_collection_until_stale() -> None:
+    db = Database(None)
+    web = _request(("web", [_span("1111111111111111", "GET", 2, 0, 5)]))
+    api = _request(("api", [_span("2222222222222222", "GET", 2, 0, 5)]))
+
+    def web_calls() -> list[tuple[int, float]]:
+        return db.query(
+            "SELECT p.ts_ms, p.value FROM prom_samples p JOIN prom_series s ON s.id = p.series_id "
+            "WHERE s.labels_key LIKE '%calls_total%' AND s.labels_key LIKE '%\"web\"%' ORDER BY p.ts_ms"
+        )
+
+    interval, stale = spanmetrics.COLLECTION_INTERVAL_MS, spanmetrics.STALE_DURATION_MS
+    for now, req in ((1_000, web), (1_000 + interval - 1, api), (1_000 + interval, api)):
+        with db.transaction() as con:
+            generate(db, con, req, now_ms=now)
+    # not yet due one millisecond early; then the unchanged total is written again
+    assert web_calls() == [(999, 0.0), (1_000, 1.0), (1_000 + interval, 1.0)]
+    with db.transaction() as con:
+        generate(db, con, api, now_ms=1_000 + stale + 1)  # no update for longer than stale_duration
+    assert web_calls()[-1] == (1_000 + interval, 1.0)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BAND",
+    "NO_TS",
     "STALE_NAN",
     "FlatSeries",
     "MetricIndex",
@@ -43,6 +44,9 @@ _SHIFT = 1 << 42
 # Prometheus marks a series as gone with this exact NaN bit pattern (value.StaleNaN);
 # an ordinary NaN is a legitimate sample value and must not be confused with it.
 _STALE_BITS = 0x7FF0000000000002
+# "No sample yet" in the latest-sample arrays.
+NO_TS = _NO_TS = np.iinfo(np.int64).min
+_PAIR_CACHE_MAX = 500_000
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", _STALE_BITS))[0]
 
 
@@ -103,7 +107,16 @@ class MetricIndex:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.labels: dict[int, dict[str, str]] = {}
+        self.keys: dict[int, str] = {}  # id -> labels_key, the prom_series row's text
         self._ids: dict[str, int] = {}
+        # Label pairs exactly as a writer passed them -> id. Hashing a tuple is far cheaper
+        # than building the canonical JSON key, and writers repeat the same label sets.
+        self._pair_ids: dict[tuple[tuple[str, str], ...], int] = {}
+        # Series created here whose prom_series row is not yet known to be committed.
+        self.unpersisted: set[int] = set()
+        # Latest sample per series, indexed by id (vectorised reads for running totals).
+        self._last_ts = np.full(1024, _NO_TS, dtype=np.int64)
+        self._last_val = np.full(1024, np.nan)
         self._by_name: dict[str, list[int]] = {}
         self._series: dict[int, _Series] = {}
         self.next_id = 1
@@ -125,14 +138,34 @@ class MetricIndex:
             sid = self.next_id
             self.next_id += 1
             self._add_series(sid, key, {k: v for k, v in labels.items() if v != ""})
+            self.unpersisted.add(sid)
             return sid, key, True
+
+    def ids_for_pairs(self, keys: Iterable[tuple[tuple[str, str], ...]]) -> np.ndarray:
+        """Series ids of label sets given as ``(name, value)`` pairs, created when new (one per key)."""
+        cache = self._pair_ids
+        out: list[int] = []
+        for key in keys:
+            sid = cache.get(key)
+            if sid is None:
+                sid = self.get_or_create(dict(key))[0]
+                if len(cache) > _PAIR_CACHE_MAX:  # bound the memory; it refills on demand
+                    cache.clear()
+                cache[key] = sid
+            out.append(sid)
+        return np.array(out, dtype=np.int64)
 
     def _add_series(self, sid: int, key: str, labels: dict[str, str]) -> None:
         self._ids[key] = sid
+        self.keys[sid] = key
         self.labels[sid] = labels
         self._by_name.setdefault(labels.get("__name__", ""), []).append(sid)
         self._series[sid] = _Series()
         self.next_id = max(self.next_id, sid + 1)
+        if sid >= len(self._last_ts):
+            grow = max(sid + 1, 2 * len(self._last_ts)) - len(self._last_ts)
+            self._last_ts = np.concatenate((self._last_ts, np.full(grow, _NO_TS, dtype=np.int64)))
+            self._last_val = np.concatenate((self._last_val, np.full(grow, np.nan)))
 
     def names(self) -> list[str]:
         return sorted(n for n, ids in self._by_name.items() if n and ids)
@@ -146,13 +179,20 @@ class MetricIndex:
     def add_samples(self, ids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> None:
         if len(ids) == 0:
             return
-        order = np.argsort(ids, kind="stable")
-        ids, ts, vals = ids[order], ts[order], vals[order]
+        did, dts = np.diff(ids), np.diff(ts)
+        if not bool(np.all((did > 0) | ((did == 0) & (dts >= 0)))):  # writers mostly send it sorted
+            # lexsort is stable: equal (id, ts) pairs keep arrival order, so the last one wins below.
+            order = np.lexsort((ts, ids))
+            ids, ts, vals = ids[order], ts[order], vals[order]
         bounds = np.flatnonzero(np.diff(ids)) + 1
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [len(ids)]))
         with self._lock:
             self._flat_cache = {}
+            last = ends - 1
+            sids, newer = ids[last], ts[last] >= self._last_ts[ids[last]]
+            self._last_ts[sids[newer]] = ts[last][newer]
+            self._last_val[sids[newer]] = vals[last][newer]
             for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
                 series = self._series[int(ids[s])]
                 series.pending_ts.append(ts[s:e])
@@ -201,8 +241,12 @@ class MetricIndex:
         return flat
 
     def last_value(self, sid: int) -> float | None:
-        vals = self.samples(sid)[1]
-        return float(vals[-1]) if len(vals) else None
+        return float(self._last_val[sid]) if self._last_ts[sid] != _NO_TS else None
+
+    def last_samples(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Timestamp and value of each series' latest sample; ``NO_TS`` (and NaN) where it has none."""
+        with self._lock:
+            return self._last_ts[ids], self._last_val[ids]
 
     def drop_before(self, min_ts_ms: int) -> None:
         """Forget samples older than ``min_ts_ms`` (mirrors retention in the database)."""
@@ -213,6 +257,8 @@ class MetricIndex:
                 if cut:
                     self._flat_cache = {}
                     self._series[sid].ts, self._series[sid].vals = ts[cut:], vals[cut:]
+                    if cut == len(ts):
+                        self._last_ts[sid], self._last_val[sid] = _NO_TS, np.nan
 
     def load(self, series_rows: Iterable[tuple[int, str]], samples: tuple[np.ndarray, ...]) -> None:
         for sid, key in series_rows:

@@ -68,17 +68,38 @@ register_retention("otlp_metric_points", "ts_ns", "ns")
 _TEMPORALITY = {0: "", 1: "delta", 2: "cumulative"}
 
 
-def _persist_series(db: Database, con: duckdb.DuckDBPyConnection, index: MetricIndex, ids: set[int]) -> None:
-    # Upsert every series this batch touches: if an earlier batch rolled back after the
-    # mirror learned its series, the row is written now rather than lost.
-    if not ids:
+def _persist_series(con: duckdb.DuckDBPyConnection, index: MetricIndex) -> None:
+    """Write the prom_series rows of series the mirror created and the file may lack.
+
+    The mirror learns a series before its batch commits. A row is taken off the
+    ``unpersisted`` list only once a later transaction sees it committed, so the row of a
+    batch that rolled back is written again with the next batch instead of being lost.
+    Steady state (no new series) costs nothing here.
+    """
+    if not index.unpersisted:
         return
-    rows = sorted(ids)
-    keys = [json.dumps(sorted(index.labels[i].items()), separators=(",", ":")) for i in rows]
-    names = [index.labels[i].get("__name__", "") for i in rows]
     import pyarrow as pa
 
-    con.register("_labkit_series", pa.table({"id": rows, "name": names, "labels_key": keys}))
+    todo = sorted(index.unpersisted)
+    con.register("_labkit_series", pa.table({"id": np.array(todo, dtype=np.int64)}))
+    try:
+        present = con.execute(
+            "SELECT id FROM prom_series WHERE id IN (SELECT id FROM _labkit_series)"
+        ).fetchall()
+    finally:
+        con.unregister("_labkit_series")
+    index.unpersisted.difference_update(r[0] for r in present)
+    rows = sorted(index.unpersisted)
+    if not rows:
+        return
+    table = pa.table(
+        {
+            "id": np.array(rows, dtype=np.int64),
+            "name": [index.labels[i].get("__name__", "") for i in rows],
+            "labels_key": [index.keys[i] for i in rows],
+        }
+    )
+    con.register("_labkit_series", table)
     try:
         con.execute(
             "INSERT INTO prom_series SELECT id, name, labels_key FROM _labkit_series ON CONFLICT DO NOTHING"
@@ -94,9 +115,8 @@ def write_samples(
     index = index_for(db)
     if len(ids) == 0:
         return 0
-    _persist_series(db, con, index, set(np.unique(ids).tolist()))
-    columns: dict[str, Any] = {"series_id": ids, "ts_ms": ts, "value": values}
-    db.insert_columns(con, "prom_samples", columns)
+    _persist_series(con, index)
+    db.insert_columns(con, "prom_samples", {"series_id": ids, "ts_ms": ts, "value": values})
     index.add_samples(ids, ts, values)
     return len(ids)
 
@@ -111,38 +131,41 @@ def append_samples(
 ) -> int:
     """Store ``(labels incl. __name__, ts_ms, value)`` samples (span metrics, tests)."""
     index = index_for(db)
-    ids: list[int] = []
+    keys: list[tuple[tuple[str, str], ...]] = []
     ts: list[int] = []
     vals: list[float] = []
     for n, (labels, t, v) in enumerate(samples):
-        _check_labels(labels, f"sample {n}")
-        ids.append(index.get_or_create(labels)[0])
-        ts.append(int(t))
-        vals.append(float(v))
+        if not labels.get("__name__"):
+            _check_labels(labels, f"sample {n}")
+        keys.append(tuple(labels.items()))
+        ts.append(t)
+        vals.append(v)
     return write_samples(
-        db, con, np.array(ids, dtype=np.int64), np.array(ts, dtype=np.int64), np.array(vals, dtype=np.float64)
+        db, con, index.ids_for_pairs(keys), np.array(ts, dtype=np.int64), np.array(vals, dtype=np.float64)
     )
 
 
 def store_remote_write(db: Database, con: duckdb.DuckDBPyConnection, write_request: Any) -> int:
     """Store a decoded remote-write ``WriteRequest``; returns the number of samples."""
     index = index_for(db)
-    id_parts: list[np.ndarray] = []
+    keys: list[tuple[tuple[str, str], ...]] = []
+    lens: list[int] = []
     ts_all: list[int] = []
     val_all: list[float] = []
     for n, series in enumerate(write_request.timeseries):
-        labels = {label.name: label.value for label in series.labels}
-        _check_labels(labels, f"timeseries {n}")
+        pairs = tuple((label.name, label.value) for label in series.labels)
+        if not any(k == "__name__" and v for k, v in pairs):
+            _check_labels(dict(pairs), f"timeseries {n}")
         samples = series.samples
         if not samples:
             continue
-        sid = index.get_or_create(labels)[0]
-        id_parts.append(np.full(len(samples), sid, dtype=np.int64))
+        keys.append(pairs)
+        lens.append(len(samples))
         ts_all.extend([s.timestamp for s in samples])
         val_all.extend([s.value for s in samples])
-    if not id_parts:
+    if not keys:
         return 0
-    ids = np.concatenate(id_parts)
+    ids = np.repeat(index.ids_for_pairs(keys), lens)
     ts = np.array(ts_all, dtype=np.int64)
     vals = np.array(val_all, dtype=np.float64)
     return write_samples(db, con, ids, ts, vals)
