@@ -22,7 +22,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,31 +34,14 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from labkit.lgtm.testing import add_attribute, free_port
+
 TARGET_SPANS_PER_S = 20_000
 TARGET_LINES_PER_S = 50_000
 TARGET_STARTUP_S = 2.0
 TARGET_QUERY_P95_MS = 50.0
 SERVICES = ("shop-frontend", "checkout", "payments", "inventory", "email")
 ROUTES = ("/", "/cart", "/checkout", "/product/{id}", "/api/pay")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _kv(attrs: Any, key: str, value: object) -> None:
-    kv = attrs.add()
-    kv.key = key
-    if isinstance(value, bool):
-        kv.value.bool_value = value
-    elif isinstance(value, int):
-        kv.value.int_value = value
-    elif isinstance(value, float):
-        kv.value.double_value = value
-    else:
-        kv.value.string_value = str(value)
 
 
 def span_batches(total: int, per_batch: int, t0: int, rnd: random.Random) -> tuple[list[bytes], list[str]]:
@@ -71,8 +53,8 @@ def span_batches(total: int, per_batch: int, t0: int, rnd: random.Random) -> tup
         scopes = {}
         for service in SERVICES:
             rs = req.resource_spans.add()
-            _kv(rs.resource.attributes, "service.name", service)
-            _kv(rs.resource.attributes, "deployment.environment", "lab")
+            add_attribute(rs.resource.attributes, "service.name", service)
+            add_attribute(rs.resource.attributes, "deployment.environment", "lab")
             ss = rs.scope_spans.add()
             ss.scope.name = "labkit.bench"
             scopes[service] = ss
@@ -95,10 +77,10 @@ def span_batches(total: int, per_batch: int, t0: int, rnd: random.Random) -> tup
                 span.start_time_unix_nano = start + j * 100_000
                 span.end_time_unix_nano = span.start_time_unix_nano + rnd.randint(1, 300) * 1_000_000
                 status = 500 if rnd.random() < 0.05 else 200
-                _kv(span.attributes, "http.route", route)
-                _kv(span.attributes, "http.request.method", "GET")
-                _kv(span.attributes, "http.response.status_code", status)
-                _kv(span.attributes, "cache.hit", rnd.random() < 0.5)
+                add_attribute(span.attributes, "http.route", route)
+                add_attribute(span.attributes, "http.request.method", "GET")
+                add_attribute(span.attributes, "http.response.status_code", status)
+                add_attribute(span.attributes, "cache.hit", rnd.random() < 0.5)
                 if status == 500:
                     span.status.code = 2
                     span.status.message = "upstream failed"
@@ -116,8 +98,8 @@ def log_batches(total: int, per_batch: int, t0: int, rnd: random.Random) -> list
         per_service = -(-n // len(SERVICES))
         for s, service in enumerate(SERVICES):
             rl = req.resource_logs.add()
-            _kv(rl.resource.attributes, "service.name", service)
-            _kv(rl.resource.attributes, "deployment.environment", "lab")
+            add_attribute(rl.resource.attributes, "service.name", service)
+            add_attribute(rl.resource.attributes, "deployment.environment", "lab")
             sl = rl.scope_logs.add()
             sl.scope.name = "labkit.bench"
             for i in range(min(per_service, n - s * per_service)):
@@ -171,7 +153,7 @@ def _ingest(pid: int, port: int, path: str, bodies: list[bytes], items: int) -> 
 
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, int], float]:
-    ports = {name: _free_port() for name in ("otlp_grpc", "otlp_http", "tempo", "loki", "mimir")}
+    ports = {name: free_port() for name in ("otlp_grpc", "otlp_http", "tempo", "loki", "mimir")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABKIT_")}
     env.update(
         LABKIT_DATA_DIR=str(data_dir),

@@ -35,6 +35,15 @@ def _is_live(settings: Settings, option: StackBackend | None) -> bool:
     return chosen == StackBackend.LIVE
 
 
+def _embedded_settings(action: str, backend: StackBackend | None, console: Console) -> Settings | None:
+    """Settings for the embedded server, or None once ``action`` has gone to the live stack instead."""
+    settings = _settings(console)
+    if _is_live(settings, backend):
+        _live(action, settings, console)
+        return None
+    return settings
+
+
 def _live_table(states: list[Any]) -> Table:
     table = Table(title="live LGTM stack (stacks/lgtm)")
     for column in ("service", "url", "container", "health", "ready", "detail"):
@@ -90,9 +99,8 @@ def up_command(backend: StackBackend | None = BackendOption) -> None:
     from labkit.lgtm import process
 
     console = Console()
-    settings = _settings(console)
-    if _is_live(settings, backend):
-        _live("up", settings, console)
+    settings = _embedded_settings("up", backend, console)
+    if settings is None:
         return
     try:
         info = process.start(settings)
@@ -116,9 +124,8 @@ def status_command(backend: StackBackend | None = BackendOption) -> None:
     from labkit.lgtm import process
 
     console = Console()
-    settings = _settings(console)
-    if _is_live(settings, backend):
-        _live("status", settings, console)
+    settings = _embedded_settings("status", backend, console)
+    if settings is None:
         return
     info = process.status(settings)
     if not info.running:
@@ -145,9 +152,8 @@ def down_command(backend: StackBackend | None = BackendOption) -> None:
     from labkit.lgtm import process
 
     console = Console()
-    settings = _settings(console)
-    if _is_live(settings, backend):
-        _live("down", settings, console)
+    settings = _embedded_settings("down", backend, console)
+    if settings is None:
         return
     try:
         pid = process.stop(settings)

@@ -96,49 +96,19 @@ def build_wheelhouse(
         old.unlink()
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     nodot = target.replace(".", "")
+    download = [*pip, "download", "--dest", str(dest), "-r", str(requirements), "--only-binary=:all:"]
+    download += ["--python-version", target]
     # Pure-Python wheels first: they fit any interpreter of that version, so the same
     # wheelhouse serves the official image and the offline stand-in alike.
-    pure = [
-        *pip,
-        "download",
-        "--dest",
-        str(dest),
-        "-r",
-        str(requirements),
-        "--only-binary=:all:",
-        "--python-version",
-        target,
-        "--implementation",
-        "py",
-        "--abi",
-        "none",
-        "--platform",
-        "any",
-    ]
+    pure = [*download, "--implementation", "py", "--abi", "none", "--platform", "any"]
     if target == _host_version():
         # Same interpreter version: `pip wheel` also turns sdist-only packages into wheels.
         fallback = [*pip, "wheel", "--wheel-dir", str(dest), "-r", str(requirements)]
     else:
         # Another version: only ready-made wheels carry the right tags, so download them.
-        fallback = [
-            *pip,
-            "download",
-            "--dest",
-            str(dest),
-            "-r",
-            str(requirements),
-            "--only-binary=:all:",
-            "--python-version",
-            target,
-            "--implementation",
-            "cp",
-            "--abi",
-            f"cp{nodot}",
-            "--abi",
-            "abi3",
-            "--abi",
-            "none",
-        ]
+        fallback = [*download, "--implementation", "cp"]
+        for abi in (f"cp{nodot}", "abi3", "none"):
+            fallback += ["--abi", abi]
         for plat in ("manylinux2014", "manylinux_2_28", "manylinux_2_34"):
             fallback += ["--platform", f"{plat}_{machine}"]
     progress(f"wheelhouse for python {target} from {requirements.name} (pure-Python wheels first) ...")

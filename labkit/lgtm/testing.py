@@ -24,7 +24,14 @@ from labkit.config import Settings, load_settings
 from labkit.lgtm.process import PID_FILE
 from labkit.lgtm.server import PORT_SETTINGS, EmbeddedServer
 
-__all__ = ["free_port", "isolated_environ", "running_server", "server_settings", "stop_background_servers"]
+__all__ = [
+    "add_attribute",
+    "free_port",
+    "isolated_environ",
+    "running_server",
+    "server_settings",
+    "stop_background_servers",
+]
 
 
 def free_port() -> int:
@@ -32,6 +39,23 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def add_attribute(attrs: Any, key: str, value: object) -> None:
+    """Append an OTLP ``KeyValue`` to a repeated attributes field, typed by the Python value.
+
+    ``bool`` is tested before ``int`` because it is an ``int`` subclass; anything else is a string.
+    """
+    kv = attrs.add()
+    kv.key = key
+    if isinstance(value, bool):
+        kv.value.bool_value = value
+    elif isinstance(value, int):
+        kv.value.int_value = value
+    elif isinstance(value, float):
+        kv.value.double_value = value
+    else:
+        kv.value.string_value = str(value)
 
 
 def server_settings(tmp_path: Path, *, port: int | None = 0, **overrides: Any) -> Settings:

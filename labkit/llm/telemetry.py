@@ -157,6 +157,33 @@ class _Scope:
 _scopes: contextvars.ContextVar[tuple[_Scope, ...]] = contextvars.ContextVar("labkit_llm_scopes", default=())
 
 
+@contextmanager
+def _usage_scope(span: trace_api.Span, agent: str, node: str | None, *, always: bool) -> Iterator[None]:
+    """Make ``span`` the innermost usage scope; on exit, total its calls' usage and cost onto it.
+
+    ``always`` also writes zero usage when no call happened (node spans); agent spans only carry
+    usage attributes when a call ran under them.
+    """
+    scope = _Scope(span, agent, node)
+    token = _scopes.set((*_scopes.get(), scope))
+    try:
+        yield
+    finally:
+        _scopes.reset(token)
+        if always or scope.calls:
+            span.set_attributes(
+                usage_attributes(
+                    scope.usage.total_input,
+                    scope.usage.output_tokens,
+                    scope.usage.cache_read_input_tokens,
+                    scope.usage.cache_creation_input_tokens,
+                )
+            )
+            span.set_attribute(COST_ATTR, round(scope.usd, 10))
+            span.set_attribute(EQUIV_ATTR, round(scope.equivalent_usd, 10))
+        span.set_attribute(CALLS_ATTR, scope.calls)
+
+
 def current_agent() -> tuple[str | None, str | None]:
     """(agent, node) of the innermost agent/node span, for labels."""
     scopes = _scopes.get()
@@ -394,25 +421,11 @@ class LLMTelemetry:
     def _scoped(
         self, attributes: dict[str, Any], agent: str, node: str | None, name: str | None = None
     ) -> Iterator[trace_api.Span]:
-        with operation_span(attributes, tracer=self.tracer, name=name) as span:
-            scope = _Scope(span, agent, node)
-            token = _scopes.set((*_scopes.get(), scope))
-            try:
-                yield span
-            finally:
-                _scopes.reset(token)
-                if scope.calls:
-                    span.set_attributes(
-                        usage_attributes(
-                            scope.usage.total_input,
-                            scope.usage.output_tokens,
-                            scope.usage.cache_read_input_tokens,
-                            scope.usage.cache_creation_input_tokens,
-                        )
-                    )
-                    span.set_attribute(COST_ATTR, round(scope.usd, 10))
-                    span.set_attribute(EQUIV_ATTR, round(scope.equivalent_usd, 10))
-                span.set_attribute(CALLS_ATTR, scope.calls)
+        with (
+            operation_span(attributes, tracer=self.tracer, name=name) as span,
+            _usage_scope(span, agent, node, always=False),
+        ):
+            yield span
 
     @contextmanager
     def agent(
@@ -445,26 +458,13 @@ class LLMTelemetry:
     def node(self, agent: str, node: str) -> Iterator[trace_api.Span]:
         """One step (graph node) of an agent, as an INTERNAL span ``{agent}.{node}``."""
         attrs = {"gen_ai.agent.name": agent, NODE_ATTR: node}
-        with self.tracer.start_as_current_span(
-            f"{agent}.{node}", kind=SpanKind.INTERNAL, attributes=attrs, record_exception=True
-        ) as span:
-            scope = _Scope(span, agent, node)
-            token = _scopes.set((*_scopes.get(), scope))
-            try:
-                yield span
-            finally:
-                _scopes.reset(token)
-                span.set_attributes(
-                    usage_attributes(
-                        scope.usage.total_input,
-                        scope.usage.output_tokens,
-                        scope.usage.cache_read_input_tokens,
-                        scope.usage.cache_creation_input_tokens,
-                    )
-                )
-                span.set_attribute(COST_ATTR, round(scope.usd, 10))
-                span.set_attribute(EQUIV_ATTR, round(scope.equivalent_usd, 10))
-                span.set_attribute(CALLS_ATTR, scope.calls)
+        with (
+            self.tracer.start_as_current_span(
+                f"{agent}.{node}", kind=SpanKind.INTERNAL, attributes=attrs, record_exception=True
+            ) as span,
+            _usage_scope(span, agent, node, always=True),
+        ):
+            yield span
 
     @contextmanager
     def tool(self, name: str, *, call_id: str | None = None) -> Iterator[trace_api.Span]:

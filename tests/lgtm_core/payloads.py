@@ -9,20 +9,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from labkit.lgtm.testing import add_attribute
+
 T0 = 1_795_000_000_000_000_000
-
-
-def _set(attrs, key, value) -> None:  # type: ignore[no-untyped-def]
-    kv = attrs.add()
-    kv.key = key
-    if isinstance(value, bool):
-        kv.value.bool_value = value
-    elif isinstance(value, int):
-        kv.value.int_value = value
-    elif isinstance(value, float):
-        kv.value.double_value = value
-    else:
-        kv.value.string_value = value
 
 
 def make_traces(
@@ -32,8 +21,8 @@ def make_traces(
     t0 = time.time_ns() if t0 is None else t0
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
-    _set(rs.resource.attributes, "service.name", service)
-    _set(rs.resource.attributes, "host.name", "host-1")
+    add_attribute(rs.resource.attributes, "service.name", service)
+    add_attribute(rs.resource.attributes, "host.name", "host-1")
     ss = rs.scope_spans.add()
     ss.scope.name = "labkit.tests"
     ss.scope.version = "1.0"
@@ -51,17 +40,17 @@ def make_traces(
         span.kind = 2 if not span.parent_span_id else 3
         span.start_time_unix_nano = t0 + i * 1_000
         span.end_time_unix_nano = t0 + i * 1_000 + rnd.randint(1, 50) * 1_000_000
-        _set(span.attributes, "http.route", "/items/{id}")
-        _set(span.attributes, "http.response.status_code", 200 if i % 9 else 500)
-        _set(span.attributes, "cache.hit", bool(i % 2))
-        _set(span.attributes, "payment.amount", 12.5)
+        add_attribute(span.attributes, "http.route", "/items/{id}")
+        add_attribute(span.attributes, "http.response.status_code", 200 if i % 9 else 500)
+        add_attribute(span.attributes, "cache.hit", bool(i % 2))
+        add_attribute(span.attributes, "payment.amount", 12.5)
         span.status.code = 2 if i % 9 == 0 else 1
         if i % 9 == 0:
             span.status.message = "boom"
             ev = span.events.add()
             ev.name = "exception"
             ev.time_unix_nano = span.start_time_unix_nano + 1
-            _set(ev.attributes, "exception.type", "TimeoutError")
+            add_attribute(ev.attributes, "exception.type", "TimeoutError")
     return req
 
 
@@ -72,8 +61,8 @@ def make_logs(
     t0 = time.time_ns() if t0 is None else t0
     req = ExportLogsServiceRequest()
     rl = req.resource_logs.add()
-    _set(rl.resource.attributes, "service.name", service)
-    _set(rl.resource.attributes, "deployment.environment", "test")
+    add_attribute(rl.resource.attributes, "service.name", service)
+    add_attribute(rl.resource.attributes, "deployment.environment", "test")
     sl = rl.scope_logs.add()
     sl.scope.name = "labkit.tests"
     for i in range(n):
@@ -86,7 +75,7 @@ def make_logs(
         if i % 3 == 0:
             rec.trace_id = rnd.randbytes(16)
             rec.span_id = rnd.randbytes(8)
-        _set(rec.attributes, "user.id", f"u{i % 13}")
+        add_attribute(rec.attributes, "user.id", f"u{i % 13}")
     return req
 
 
@@ -95,7 +84,7 @@ def make_metrics(seed: int = 0, t0: int | None = None, service: str = "shop") ->
     t0 = time.time_ns() if t0 is None else t0
     req = ExportMetricsServiceRequest()
     rm = req.resource_metrics.add()
-    _set(rm.resource.attributes, "service.name", service)
+    add_attribute(rm.resource.attributes, "service.name", service)
     sm = rm.scope_metrics.add()
     sm.scope.name = "labkit.tests"
     m = sm.metrics.add()
@@ -108,7 +97,7 @@ def make_metrics(seed: int = 0, t0: int | None = None, service: str = "shop") ->
         dp.start_time_unix_nano = t0 - 10_000_000_000
         dp.time_unix_nano = t0
         dp.as_int = rnd.randint(1, 100)
-        _set(dp.attributes, "http.route", route)
+        add_attribute(dp.attributes, "http.route", route)
     g = sm.metrics.add()
     g.name = "queue.depth"
     dp = g.gauge.data_points.add()

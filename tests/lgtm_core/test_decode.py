@@ -19,6 +19,7 @@ from labkit.lgtm.otlp.decode import (
     hex_id,
     json_value_to_python,
 )
+from labkit.lgtm.testing import add_attribute
 
 from .payloads import make_logs, make_metrics, make_traces
 
@@ -225,16 +226,7 @@ def test_attributes_json_text_matches_the_dict_form() -> None:
     values: list = ["", 'é "quoted" \\ \n\t\u2028 ✓', 0, -(2**63), 2**63 - 1, True, False, 1.5, -0.0, 1e300]
     kvs = KeyValueList()
     for i, value in enumerate(values * 3):
-        kv = kvs.values.add()
-        kv.key = f'k{i}."{rnd.random()}"'
-        if isinstance(value, bool):
-            kv.value.bool_value = value
-        elif isinstance(value, int):
-            kv.value.int_value = value
-        elif isinstance(value, float):
-            kv.value.double_value = value
-        else:
-            kv.value.string_value = value
+        add_attribute(kvs.values, f'k{i}."{rnd.random()}"', value)
     nested = kvs.values.add()
     nested.key = "nested"
     nested.value.array_value.values.add().kvlist_value.values.add().key = "empty"

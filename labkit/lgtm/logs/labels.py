@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import orjson
 
+from .._strings import go_quote
+
 __all__ = [
     "detect_level",
     "format_sample_value",
@@ -27,34 +29,9 @@ __all__ = [
 _INVALID_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
-_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\x7f]')
-
-
-def _go_quote(value: str) -> str:
-    if not _NEEDS_ESCAPE.search(value):
-        return f'"{value}"'
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def labels_string(labels: Mapping[str, str]) -> str:
     """``{a="b", c="d"}`` with sorted names: Loki's stream identity and sort key."""
-    return "{" + ", ".join(f"{k}={_go_quote(labels[k])}" for k in sorted(labels)) + "}"
+    return "{" + ", ".join(f"{k}={go_quote(labels[k])}" for k in sorted(labels)) + "}"
 
 
 _SANITIZED: dict[str, str] = {}  # parsers meet the same few field names on every line

@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +90,21 @@ def _error(exc: ApiError | PromQLError) -> web.Response:
     return _json({"status": "error", "errorType": kind, "error": str(exc)}, _STATUS.get(kind, 400))
 
 
+def _enveloped(
+    fn: Callable[[web.Request], Awaitable[Any]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Wrap a handler that returns ``data`` in the success envelope; API/PromQL errors get the error one."""
+
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            data = await fn(request)
+        except (ApiError, PromQLError) as exc:
+            return _error(exc)
+        return _json({"status": "success", "data": data})
+
+    return handler
+
+
 async def _params(request: web.Request) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for k, v in request.query.items():
@@ -138,73 +154,58 @@ def _index(ctx: ServerContext) -> MetricIndex:
 
 
 def add_routes(app: web.Application, ctx: ServerContext) -> None:
-    async def query(request: web.Request) -> web.Response:
-        try:
-            p = await _params(request)
-            q = _one(p, "query")
-            if q is None:
-                raise ApiError('invalid parameter "query": query is required')
-            t_text = _one(p, "time")
-            t = parse_time_ms(t_text, "time") if t_text else int(time.time() * 1000)
-            data = await _run(ctx, _timeout(p), _instant, ctx, q, t)
-        except (ApiError, PromQLError) as exc:
-            return _error(exc)
-        return _json({"status": "success", "data": data})
+    @_enveloped
+    async def query(request: web.Request) -> Any:
+        p = await _params(request)
+        q = _one(p, "query")
+        if q is None:
+            raise ApiError('invalid parameter "query": query is required')
+        t_text = _one(p, "time")
+        t = parse_time_ms(t_text, "time") if t_text else int(time.time() * 1000)
+        return await _run(ctx, _timeout(p), _instant, ctx, q, t)
 
-    async def query_range(request: web.Request) -> web.Response:
-        try:
-            p = await _params(request)
-            q = _one(p, "query")
-            if q is None:
-                raise ApiError('invalid parameter "query": query is required')
-            for name in ("start", "end", "step"):
-                if not _one(p, name):
-                    raise ApiError(f'invalid parameter "{name}": {name} is required')
-            start = parse_time_ms(_one(p, "start") or "", "start")
-            end = parse_time_ms(_one(p, "end") or "", "end")
-            step = parse_duration_ms(_one(p, "step") or "", "step")
-            if end < start:
-                raise ApiError('invalid parameter "end": end timestamp must not be before start time')
-            if step <= 0:
-                raise ApiError(
-                    'invalid parameter "step": zero or negative query resolution step widths are not '
-                    "accepted. Try a positive integer"
-                )
-            data = await _run(ctx, _timeout(p), _range, ctx, q, start, end, step)
-        except (ApiError, PromQLError) as exc:
-            return _error(exc)
-        return _json({"status": "success", "data": data})
+    @_enveloped
+    async def query_range(request: web.Request) -> Any:
+        p = await _params(request)
+        q = _one(p, "query")
+        if q is None:
+            raise ApiError('invalid parameter "query": query is required')
+        for name in ("start", "end", "step"):
+            if not _one(p, name):
+                raise ApiError(f'invalid parameter "{name}": {name} is required')
+        start = parse_time_ms(_one(p, "start") or "", "start")
+        end = parse_time_ms(_one(p, "end") or "", "end")
+        step = parse_duration_ms(_one(p, "step") or "", "step")
+        if end < start:
+            raise ApiError('invalid parameter "end": end timestamp must not be before start time')
+        if step <= 0:
+            raise ApiError(
+                'invalid parameter "step": zero or negative query resolution step widths are not '
+                "accepted. Try a positive integer"
+            )
+        return await _run(ctx, _timeout(p), _range, ctx, q, start, end, step)
 
-    async def series(request: web.Request) -> web.Response:
-        try:
-            p = await _params(request)
-            matches = p.get("match[]") or []
-            if not matches:
-                raise ApiError("no match[] parameter provided")
-            window = _window(p)
-            data = await ctx.read(_series, ctx, matches, window)
-        except (ApiError, PromQLError) as exc:
-            return _error(exc)
-        return _json({"status": "success", "data": data})
+    @_enveloped
+    async def series(request: web.Request) -> Any:
+        p = await _params(request)
+        matches = p.get("match[]") or []
+        if not matches:
+            raise ApiError("no match[] parameter provided")
+        window = _window(p)
+        return await ctx.read(_series, ctx, matches, window)
 
-    async def labels(request: web.Request) -> web.Response:
-        try:
-            p = await _params(request)
-            data = await ctx.read(_label_names, ctx, p.get("match[]") or [], _window(p))
-        except (ApiError, PromQLError) as exc:
-            return _error(exc)
-        return _json({"status": "success", "data": data})
+    @_enveloped
+    async def labels(request: web.Request) -> Any:
+        p = await _params(request)
+        return await ctx.read(_label_names, ctx, p.get("match[]") or [], _window(p))
 
-    async def label_values(request: web.Request) -> web.Response:
+    @_enveloped
+    async def label_values(request: web.Request) -> Any:
         name = request.match_info["name"]
-        try:
-            if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", name):
-                raise ApiError(f"invalid label name: {name!r}")
-            p = await _params(request)
-            data = await ctx.read(_label_values, ctx, name, p.get("match[]") or [], _window(p))
-        except (ApiError, PromQLError) as exc:
-            return _error(exc)
-        return _json({"status": "success", "data": data})
+        if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", name):
+            raise ApiError(f"invalid label name: {name!r}")
+        p = await _params(request)
+        return await ctx.read(_label_values, ctx, name, p.get("match[]") or [], _window(p))
 
     async def push(request: web.Request) -> web.Response:
         limit = ctx.settings.ingest_max_body_bytes

@@ -115,9 +115,7 @@ def add_routes(app: web.Application, ctx: ServerContext) -> None:
             return await fn(request)
         except BadRequest as exc:
             return _text(str(exc))
-        except ParseError as exc:
-            return _text(f"invalid TraceQL query: {exc}")
-        except QueryError as exc:
+        except (ParseError, QueryError) as exc:
             return _text(f"invalid TraceQL query: {exc}")
 
     def route(fn: Any) -> Any:
@@ -126,11 +124,22 @@ def add_routes(app: web.Application, ctx: ServerContext) -> None:
 
         return handler
 
-    @route
-    async def trace_v1(request: web.Request) -> web.StreamResponse:
+    async def find_trace(request: web.Request) -> list[dict[str, Any]] | None:
         trace_id = parse_trace_id(request.match_info["trace_id"])
         start, end = _range(request)
-        batches = await ctx.read(tq.find_trace, ctx.db, trace_id, start, end)
+        return await ctx.read(tq.find_trace, ctx.db, trace_id, start, end)
+
+    async def tags(request: web.Request, fn: Any) -> web.StreamResponse:
+        start, end = _range(request)
+        try:
+            body = await ctx.read(fn, ctx.db, request.query.get("scope"), start, end)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return _json(body)
+
+    @route
+    async def trace_v1(request: web.Request) -> web.StreamResponse:
+        batches = await find_trace(request)
         if batches is None:
             return web.Response(status=404)
         if "application/protobuf" in request.headers.get("Accept", ""):
@@ -141,9 +150,7 @@ def add_routes(app: web.Application, ctx: ServerContext) -> None:
 
     @route
     async def trace_v2(request: web.Request) -> web.StreamResponse:
-        trace_id = parse_trace_id(request.match_info["trace_id"])
-        start, end = _range(request)
-        batches = await ctx.read(tq.find_trace, ctx.db, trace_id, start, end)
+        batches = await find_trace(request)
         if batches is None:
             return _json({"trace": {}, "metrics": {}})
         size = len(go_json(batches))
@@ -173,21 +180,11 @@ def add_routes(app: web.Application, ctx: ServerContext) -> None:
 
     @route
     async def tags_v1(request: web.Request) -> web.StreamResponse:
-        start, end = _range(request)
-        try:
-            body = await ctx.read(tq.search_tags, ctx.db, request.query.get("scope"), start, end)
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        return _json(body)
+        return await tags(request, tq.search_tags)
 
     @route
     async def tags_v2(request: web.Request) -> web.StreamResponse:
-        start, end = _range(request)
-        try:
-            body = await ctx.read(tq.search_tags_v2, ctx.db, request.query.get("scope"), start, end)
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        return _json(body)
+        return await tags(request, tq.search_tags_v2)
 
     @route
     async def tag_values_v1(request: web.Request) -> web.StreamResponse:

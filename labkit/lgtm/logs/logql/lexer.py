@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..._strings import GO_ESCAPES, go_quote
 from .errors import ParseError
 from .units import parse_bytes, parse_duration
 
@@ -129,20 +130,6 @@ def _position(text: str, pos: int) -> tuple[int, int]:
     return line, pos - start + 1
 
 
-_ESCAPES = {
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "v": "\v",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-}
-
-
 def _unquote(text: str, start: int, quote: str) -> tuple[str, int]:
     """Decode a Go double-quoted string starting after its opening quote; returns (value, end offset)."""
     out: list[str] = []
@@ -158,8 +145,8 @@ def _unquote(text: str, start: int, quote: str) -> tuple[str, int]:
             i += 1
             continue
         nxt = text[i + 1 : i + 2]
-        if nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
+        if nxt in GO_ESCAPES:
+            out.append(GO_ESCAPES[nxt])
             i += 2
         elif nxt in ("x", "u", "U"):
             width = {"x": 2, "u": 4, "U": 8}[nxt]
@@ -181,30 +168,6 @@ def _unquote(text: str, start: int, quote: str) -> tuple[str, int]:
         else:
             raise ParseError("invalid syntax", *_position(text, i))
     raise ParseError("literal not terminated", *_position(text, start - 1))
-
-
-def go_quote(value: str) -> str:
-    """Quote a string so that the lexer decodes it back to ``value`` (a subset of Go's strconv.Quote)."""
-    out = ['"']
-    for ch in value:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        elif 0xD800 <= ord(ch) <= 0xDFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def _ident_char(c: str) -> bool:

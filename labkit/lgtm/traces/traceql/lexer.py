@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from labkit.lgtm._strings import GO_ESCAPES
+
 __all__ = [
     "ATTR_TERMINATORS",
     "INT64_MAX",
@@ -149,20 +151,6 @@ def format_duration(ns: int) -> str:
     return f"{ns}ns"
 
 
-_ESCAPES = {
-    "n": "\n",
-    "t": "\t",
-    "r": "\r",
-    "\\": "\\",
-    '"': '"',
-    "'": "'",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "v": "\v",
-}
-
-
 class _Lexer:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -260,8 +248,8 @@ class _Lexer:
                 self.pos += 1
                 continue
             esc = text[self.pos + 1 : self.pos + 2]
-            if esc in _ESCAPES:
-                parts.append(_ESCAPES[esc])
+            if esc in GO_ESCAPES:
+                parts.append(GO_ESCAPES[esc])
                 self.pos += 2
             elif esc in ("u", "U", "x"):
                 width = {"u": 4, "U": 8, "x": 2}[esc]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from labkit.lgtm._strings import go_quote
 from labkit.lgtm.traces.traceql import ast
 from labkit.lgtm.traces.traceql.lexer import ATTR_TERMINATORS, format_duration
 
@@ -11,32 +12,10 @@ _FIELD_PREC = {"&&": 1, "||": 1, **{op: 2 for op in ast.COMPARISON_OPS}}
 _SPANSET_PREC = {"&&": 1, "||": 1, ">": 2, ">>": 2, "<": 2, "<<": 2, "~": 2}
 
 
-def _quote(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif not ch.isprintable():
-            code = ord(ch)
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def format_static(s: ast.Static) -> str:
     v = s.value
     if s.type == "string":
-        return _quote(str(v))
+        return go_quote(str(v), escape_unprintable=True)
     if s.type == "bool":
         return "true" if v else "false"
     if s.type == "nil":
@@ -64,7 +43,7 @@ def _name_is_bare(name: str) -> bool:
 def format_field(f: ast.Field) -> str:
     if isinstance(f, ast.Intrinsic):
         return f.name
-    name = f.name if _name_is_bare(f.name) else _quote(f.name)
+    name = f.name if _name_is_bare(f.name) else go_quote(f.name, escape_unprintable=True)
     return f"{f.scope}.{name}"
 
 
