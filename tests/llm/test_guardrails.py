@@ -33,7 +33,7 @@ def test_benign_passes(row: dict) -> None:
 
 
 def test_secrets_and_pii_are_masked_in_findings() -> None:
-    key = "sk-ant-api03-FAKEFAKEFAKEFAKEFAKE1234"
+    key = "sk-" + "ant-api03-FAKEFAKEFAKEFAKEFAKE1234"  # split: no key-shaped literal in the repo
     verdict = check_input(f"Use {key} and mail bob@example.org")
     excerpts = " ".join(f.excerpt + f.reason for f in verdict.findings)
     assert key not in excerpts and "bob@example.org" not in excerpts
