@@ -164,8 +164,13 @@ def traffic(
     seed: int = 1,
     timeout_s: float = 10.0,
     progress: bool = True,
+    rate_per_s: float | None = None,
 ) -> pd.DataFrame:
     """Send ``n`` requests drawn from ``mix`` (path -> weight); one row per request.
+
+    ``rate_per_s`` paces the load (request ``i`` starts no earlier than ``i / rate_per_s``
+    seconds after the first), so a run spans several metric export intervals: ``rate()``
+    needs at least two samples of a counter, and a burst shorter than one interval gives it one.
 
     Columns: ``path``, ``status`` (0 when the request failed to connect), ``duration_ms``
     (float) and ``started`` (UTC). The draw is seeded, so a run is repeatable.
@@ -173,13 +178,21 @@ def traffic(
     base = url.url if isinstance(url, DemoApp) else str(url).rstrip("/")
     if n <= 0 or concurrency <= 0:
         raise ValueError(f"n and concurrency must be > 0, got {n}, {concurrency}")
+    if rate_per_s is not None and rate_per_s <= 0:
+        raise ValueError(f"rate_per_s must be > 0, got {rate_per_s}")
     mix = dict(mix or DEFAULT_MIX)
     if not mix or any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
         raise ValueError(f"mix needs non-negative weights with a positive sum, got {mix}")
     rng = random.Random(seed)
     paths = rng.choices(list(mix), weights=list(mix.values()), k=n)
 
-    def one(client: httpx.Client, path: str) -> dict[str, Any]:
+    first = 0.0  # set just before the first request, once the client and pool exist
+
+    def one(client: httpx.Client, index: int, path: str) -> dict[str, Any]:
+        if rate_per_s is not None:
+            delay = first + index / rate_per_s - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
         started = time.time()
         t0 = time.perf_counter()
         try:
@@ -203,7 +216,8 @@ def traffic(
         httpx.Client(base_url=base, timeout=timeout_s) as client,
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
-        for row in pool.map(lambda p: one(client, p), paths):
+        first = time.perf_counter()
+        for row in pool.map(lambda item: one(client, *item), enumerate(paths)):
             rows.append(row)
             if bar is not None:
                 bar.update(1)

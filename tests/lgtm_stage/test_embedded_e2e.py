@@ -166,3 +166,15 @@ def test_demo_app_refuses_a_bad_directory(tmp_path: Path, sent: Sent) -> None:
         demo.start(sent.settings, app_dir=tmp_path)
     with pytest.raises(ValueError, match="mix"):
         demo.traffic("http://127.0.0.1:1", 1, mix={"/": 0})
+
+
+def test_traffic_is_paced_by_rate_per_s() -> None:
+    # Nothing listens on port 1, so each request fails at once (status 0); only the pacing
+    # decides when they start: 9 requests at 20/s are spread over about 8/20 = 0.4 s (unpaced,
+    # they all start within a few ms). The margin allows for the first worker starting late.
+    frame = demo.traffic("http://127.0.0.1:1", 9, concurrency=3, progress=False, rate_per_s=20)
+    span_s = (frame["started"].max() - frame["started"].min()).total_seconds()
+    assert span_s >= 0.3
+    assert set(frame["status"]) == {0}
+    with pytest.raises(ValueError, match="rate_per_s"):
+        demo.traffic("http://127.0.0.1:1", 1, rate_per_s=0)
