@@ -37,7 +37,9 @@ _DURATION = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?
 _UNITS_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
 # Prometheus's "min/max time" sentinels, accepted where clients send them.
 _MIN_TIME_MS = -9223372036854775 // 1000 * 1000
-_MAX_TIME_MS = 9223372036854775 // 1000 * 1000
+# Times and durations the engine accepts, in ms (about +-3,000 years around 1970): the engine
+# adds windows, offsets and steps to times in int64, which must not overflow.
+_MAX_QUERY_MS = 10**14
 
 
 class ApiError(Exception):
@@ -57,7 +59,7 @@ def parse_time_ms(text: str, what: str) -> int:
             raise ApiError(
                 f'invalid parameter "{what}": cannot parse "{text}" to a valid timestamp'
             ) from None
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) * 1000 > _MAX_QUERY_MS:
         raise ApiError(f'invalid parameter "{what}": cannot parse "{text}" to a valid timestamp')
     return round(value * 1000)
 
@@ -72,7 +74,7 @@ def parse_duration_ms(text: str, what: str) -> int:
             raise ApiError(f'invalid parameter "{what}": cannot parse "{text}" to a valid duration') from None
         groups = m.groups()[1::2]
         return sum(int(g) * u for g, u in zip(groups, _UNITS_MS, strict=True) if g)
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) * 1000 > _MAX_QUERY_MS:
         raise ApiError(f'invalid parameter "{what}": cannot parse "{text}" to a valid duration')
     return round(value * 1000)
 
