@@ -12,6 +12,7 @@ from labkit.cli import (
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
+    rules_cmd,  # noqa: F401  (registers `labkit rules`)
     run_cmd,  # noqa: F401  (registers `labkit run`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
 )

@@ -167,7 +167,7 @@ class EmbeddedServer:
         self.started_at = time.time()
         if self.retention_interval_s > 0:
             self._retention_task = asyncio.get_running_loop().create_task(self._retention_loop())
-        if self.ruler.configured:
+        if self.ruler is not None:
             self._ruler_task = asyncio.get_running_loop().create_task(self._ruler_loop())
         log.info("embedded LGTM server ready: %s", ", ".join(f"{n}={u}" for n, u in self.urls.items()))
 

@@ -8,7 +8,9 @@ API). On the Loki port: ``GET /loki/api/v1/rules[/{namespace}[/{group}]]`` (YAML
 answers 500 naming what failed (the previous rules keep running).
 
 ``/rules`` takes ``type=alert|record``, ``rule_name[]``, ``rule_group[]``, ``file[]`` and
-``exclude_alerts=true`` as Prometheus does.
+``exclude_alerts=true`` as Prometheus does. ``POST .../rules/{namespace}`` with one rule
+group as YAML creates or replaces it (202), ``DELETE .../rules/{namespace}[/{group}]``
+removes it; they are kept under ``<data_dir>/rules/{mimir,loki}/<namespace>.yaml``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from aiohttp import web
 
 from labkit.lgtm.rules.alerting import Alert
 from labkit.lgtm.rules.manager import GroupState, Ruler, RuleState
+from labkit.lgtm.rules.model import RuleFileError
+from labkit.lgtm.rules.namespaces import delete_group, set_group
 
 __all__ = ["add_routes", "alerts_data", "format_time", "format_value", "rules_data", "rules_yaml"]
 
+# What Loki's and Mimir's rulers answer to a rule-group write.
+_ACCEPTED = {"status": "success", "data": None, "errorType": "", "error": ""}
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, what Prometheus shows before a first run
 
 
@@ -196,6 +202,24 @@ def add_routes(app: web.Application, ruler: Ruler, port: str) -> None:
             return web.Response(status=404, text=f"no rule groups found: {what}\n")
         return web.Response(text=body, content_type="application/yaml")
 
+    async def set_rule_group(request: web.Request) -> web.Response:
+        body = await request.text()
+        try:
+            await asyncio.to_thread(set_group, ruler, engine, request.match_info["namespace"], body)
+        except (RuleFileError, ValueError) as exc:
+            return _bad(str(exc))
+        return _json(_ACCEPTED, 202)
+
+    async def delete_rule_group(request: web.Request) -> web.Response:
+        ns, grp = request.match_info["namespace"], request.match_info.get("group")
+        try:
+            found = await asyncio.to_thread(delete_group, ruler, engine, ns, grp)
+        except ValueError as exc:
+            return _bad(str(exc))
+        if not found:
+            return web.Response(status=404, text=f"no rule groups found: {grp or ns!r}\n")
+        return _json(_ACCEPTED, 202)
+
     async def reload(request: web.Request) -> web.Response:
         problems = await asyncio.to_thread(ruler.reload, True)
         if problems:
@@ -210,4 +234,7 @@ def add_routes(app: web.Application, ruler: Ruler, port: str) -> None:
     app.router.add_get(base, rules_config)
     app.router.add_get(base + "/{namespace}", rules_config)
     app.router.add_get(base + "/{namespace}/{group}", rules_config)
+    app.router.add_post(base + "/{namespace}", set_rule_group)
+    app.router.add_delete(base + "/{namespace}", delete_rule_group)
+    app.router.add_delete(base + "/{namespace}/{group}", delete_rule_group)
     app.router.add_post("/-/reload", reload)

@@ -33,6 +33,9 @@ __all__ = ["GroupState", "RuleState", "Ruler", "expand_rule_files"]
 log = logging.getLogger("labkit.lgtm.rules")
 
 _GLOB_CHARS = set("*?[")
+# Rule groups set through the ruler API (POST /loki/api/v1/rules/{namespace}, Mimir's
+# /prometheus/config/v1/rules/{namespace}) live in the data dir, one file per namespace.
+API_DIRS = {"promql": "mimir", "logql": "loki"}
 
 
 @dataclass
@@ -122,9 +125,14 @@ class Ruler:
         loki_rule_files: Iterable[str] = (),
         default_interval_s: float = 15.0,
         clock: Callable[[], float] = time.time,
+        api_dir: Path | None = None,
     ) -> None:
         self.db = db
         self.patterns = {"promql": list(rule_files), "logql": list(loki_rule_files)}
+        self.api_dir = api_dir
+        if api_dir is not None:
+            for engine, sub in API_DIRS.items():
+                self.patterns[engine].append(str(api_dir / sub / "*.yaml"))
         self.default_interval_ms = max(1, round(default_interval_s * 1000))
         self.clock = clock
         self._files: dict[str, _LoadedFile] = {}
@@ -138,12 +146,17 @@ class Ruler:
             rule_files=settings.rule_files,
             loki_rule_files=settings.loki_rule_files,
             default_interval_s=settings.ruler_evaluation_interval_s,
+            api_dir=Path(settings.data_dir) / "rules",
             **kwargs,
         )
 
-    @property
-    def configured(self) -> bool:
-        return any(self.patterns.values())
+    def namespace_file(self, engine: str, namespace: str) -> Path:
+        """Where the API keeps a namespace's groups (``<data_dir>/rules/<mimir|loki>/<ns>.yaml``)."""
+        if self.api_dir is None:
+            raise ValueError("this ruler has no data dir for rule groups set through the API")
+        if not namespace or not all(c.isalnum() or c in "-_." for c in namespace) or namespace[0] == ".":
+            raise ValueError(f"invalid namespace {namespace!r}: use letters, digits, '-', '_' and '.'")
+        return self.api_dir / API_DIRS[engine] / f"{namespace}.yaml"
 
     # -- loading ------------------------------------------------------------------------
 
@@ -194,7 +207,8 @@ class Ruler:
         groups = []
         for group in parsed.groups:
             interval = group.interval_ms or self.default_interval_ms
-            state = GroupState(group, engine_name, path.name, interval, [RuleState(r) for r in group.rules])
+            namespace = path.name.removesuffix(".yaml").removesuffix(".yml")
+            state = GroupState(group, engine_name, namespace, interval, [RuleState(r) for r in group.rules])
             previous = old_groups.pop(group.name, None)
             if previous is not None:
                 _copy_state(previous, state)

@@ -41,6 +41,7 @@ __all__ = [
     "RuleGroup",
     "format_duration",
     "parse_duration",
+    "parse_group_text",
     "parse_rule_file",
     "parse_rule_text",
 ]
@@ -362,6 +363,22 @@ def parse_rule_text(text: str, path: str, check: ExprChecker) -> RuleFile:
         seen.add(group.name)
         groups.append(group)
     return RuleFile(path, groups)
+
+
+def parse_group_text(text: str, path: str, check: ExprChecker) -> RuleGroup:
+    """Parse one rule group (the body the ruler APIs take: ``name:``, ``rules:`` ...)."""
+    ctx = _Ctx(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise RuleFileError(path, f"YAML syntax error: {exc.problem or exc}", line=line, col=col) from None
+    except yaml.YAMLError as exc:
+        raise RuleFileError(path, f"YAML error: {exc}") from None
+    if root is None:
+        raise RuleFileError(path, "empty rule group: send YAML with name: and rules:")
+    return _group(ctx, root, 0, check)
 
 
 def parse_rule_file(path: Path | str, check: ExprChecker) -> RuleFile:
