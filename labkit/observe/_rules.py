@@ -152,7 +152,7 @@ class RulerMixin:
         text = group if isinstance(group, str) else yaml.safe_dump(dict(group), sort_keys=False)
         path = f"{self._ns_prefix}/{namespace}"
         response = self.request(
-            "POST", path, data=text.encode("utf-8"), headers={"Content-Type": "application/yaml"}
+            "POST", path, content=text.encode("utf-8"), headers={"Content-Type": "application/yaml"}
         )
         if response.status_code >= 400:
             raise QueryError(

@@ -248,16 +248,17 @@ class Ruler:
     def evaluate_group(self, group: GroupState, ts_ms: int) -> None:
         engine = engine_for(group.engine)
         started = time.perf_counter()
-        writes: list[tuple[dict[str, str], int, float]] = []
         eval_ts = ts_ms - group.group.query_offset_ms
         with self._lock:
             for state in group.rules:
-                writes += self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
+                # Each rule's output is stored before the next rule runs, as in Prometheus, so a
+                # rule may read a series recorded by an earlier rule of the same group.
+                writes = self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
+                if writes:
+                    self._write(writes)
             group.last_eval_ms = ts_ms
             group.next_eval_ms = ts_ms + group.interval_ms
             group.eval_seconds = time.perf_counter() - started
-        if writes:
-            self._write(writes)
 
     def _evaluate_rule(
         self, engine: Engine, group: GroupState, state: RuleState, eval_ts: int, ts_ms: int

@@ -247,6 +247,12 @@ def _expr_position(node: yaml.ScalarNode, exc: ExprError) -> tuple[int, int]:
 def _rule(ctx: _Ctx, node: yaml.Node, index: int, check: ExprChecker) -> Rule:
     items = _mapping(ctx, node, f"rule {index + 1}")
     values = {k: (kn, vn) for k, kn, vn in items}
+    for field_name in ("alert", "record"):  # name the rule in every later error
+        if field_name in values and isinstance(values[field_name][1], yaml.ScalarNode):
+            ctx.rule = str(values[field_name][1].value).strip() or f"#{index + 1}"
+            break
+    else:
+        ctx.rule = f"#{index + 1}"
     for key, key_node, _ in items:
         if key not in _RULE_KEYS:
             raise ctx.error(key_node, f"field {key} not found in type rulefmt.Rule")
@@ -300,12 +306,12 @@ def _group(ctx: _Ctx, node: yaml.Node, index: int, check: ExprChecker) -> RuleGr
     ctx.group, ctx.rule = f"#{index + 1}", ""
     items = _mapping(ctx, node, f"group {index + 1}")
     values = {k: (kn, vn) for k, kn, vn in items}
-    for key, key_node, _ in items:
-        if key not in _GROUP_KEYS:
-            raise ctx.error(key_node, f"field {key} not found in type rulefmt.RuleGroup")
     if "name" not in values or not _scalar(ctx, values["name"][1], "name").strip():
         raise ctx.error(node, "groupname must not be empty")
     ctx.group = _scalar(ctx, values["name"][1], "name").strip()
+    for key, key_node, _ in items:
+        if key not in _GROUP_KEYS:
+            raise ctx.error(key_node, f"field {key} not found in type rulefmt.RuleGroup")
     interval = _duration(ctx, values["interval"][1], "interval") if "interval" in values else None
     if interval == 0:
         raise ctx.error(values["interval"][1], "interval must be greater than 0")
