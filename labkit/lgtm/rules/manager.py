@@ -250,15 +250,33 @@ class Ruler:
         started = time.perf_counter()
         eval_ts = ts_ms - group.group.query_offset_ms
         with self._lock:
-            for state in group.rules:
-                # Each rule's output is stored before the next rule runs, as in Prometheus, so a
-                # rule may read a series recorded by an earlier rule of the same group.
-                writes = self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
+            if group.engine == "promql":
+                self._evaluate_promql_group(engine, group, eval_ts, ts_ms)
+            else:
+                # LogQL rules read only the log store, so their output is written once.
+                writes = []
+                for state in group.rules:
+                    writes += self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
                 if writes:
                     self._write(writes)
             group.last_eval_ms = ts_ms
             group.next_eval_ms = ts_ms + group.interval_ms
             group.eval_seconds = time.perf_counter() - started
+
+    def _evaluate_promql_group(self, engine: Engine, group: GroupState, eval_ts: int, ts_ms: int) -> None:
+        from labkit.lgtm.metrics.store import append_samples
+
+        # One transaction for the group (a commit costs far more than a rule). Each rule's
+        # output still reaches the in-memory series index before the next rule runs, as
+        # Prometheus stores it, so a rule can read a series recorded earlier in the group.
+        try:
+            with self.db.transaction() as con:
+                for state in group.rules:
+                    writes = self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
+                    if writes:
+                        append_samples(self.db, con, writes)
+        except Exception:  # the next cycle writes again; never crash the loop
+            log.exception("could not store the results of rule group %r", group.name)
 
     def _evaluate_rule(
         self, engine: Engine, group: GroupState, state: RuleState, eval_ts: int, ts_ms: int
