@@ -266,15 +266,24 @@ class Ruler:
     def _evaluate_promql_group(self, engine: Engine, group: GroupState, eval_ts: int, ts_ms: int) -> None:
         from labkit.lgtm.metrics.store import append_samples
 
-        # One transaction for the group (a commit costs far more than a rule). Each rule's
-        # output still reaches the in-memory series index before the next rule runs, as
-        # Prometheus stores it, so a rule can read a series recorded earlier in the group.
+        # One transaction and, mostly, one insert for the group: each insert costs more than a
+        # rule. Prometheus stores a rule's output before the next rule runs, so pending
+        # output is flushed before a rule whose query may read it (it names a series written
+        # earlier in this cycle, or matches on __name__).
+        pending: list[tuple[dict[str, str], int, float]] = []
+        written: set[str] = set()
         try:
             with self.db.transaction() as con:
                 for state in group.rules:
+                    expr = state.rule.expr
+                    if pending and ("__name__" in expr or any(name in expr for name in written)):
+                        append_samples(self.db, con, pending)
+                        pending = []
                     writes = self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
-                    if writes:
-                        append_samples(self.db, con, writes)
+                    pending += writes
+                    written.update(labels["__name__"] for labels, _, _ in writes)
+                if pending:
+                    append_samples(self.db, con, pending)
         except Exception:  # the next cycle writes again; never crash the loop
             log.exception("could not store the results of rule group %r", group.name)
 
