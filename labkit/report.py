@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["CohortReport", "ReportError", "build", "load_run", "render", "write_report"]
 
-_STATUSES = ("ok", "failed", "timeout")
+_STATUSES = ("ok", "failed", "timeout", "skipped")
 
 
 class ReportError(ValueError):
@@ -32,6 +32,8 @@ class Cell:
     checks_passed: int
     checks_total: int
     error: dict[str, Any] | None
+    reason: str | None = None  # skipped: what was missing
+    fix: str | None = None
 
     @property
     def css(self) -> str:
@@ -61,6 +63,7 @@ class CohortReport:
     results: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]]  # notebook -> (names, rows)
     errors: list[dict[str, Any]]
     failed_checks: list[dict[str, Any]]
+    skipped: list[dict[str, Any]] = field(default_factory=list)
     generated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
@@ -109,12 +112,19 @@ def build(run_dirs: list[str | Path]) -> CohortReport:
     results: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]] = {}
     errors: list[dict[str, Any]] = []
     failed_checks: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     for run in runs:
         for nb in run["notebooks"]:
             checks = nb.get("checks") or []
             passed = sum(1 for c in checks if c.get("passed"))
             grid[(run["label"], nb["path"])] = Cell(
-                nb["status"], float(nb.get("duration_s") or 0.0), passed, len(checks), nb.get("error")
+                nb["status"],
+                float(nb.get("duration_s") or 0.0),
+                passed,
+                len(checks),
+                nb.get("error"),
+                nb.get("reason"),
+                nb.get("fix"),
             )
             for c in checks:
                 rate = rates.setdefault(
@@ -136,13 +146,22 @@ def build(run_dirs: list[str | Path]) -> CohortReport:
                 names, rows = results.setdefault(nb["path"], ([], []))
                 names.extend(n for n in recorded if n not in names)
                 rows.append((run["label"], recorded))
+            if nb["status"] == "skipped":
+                skipped.append(
+                    {
+                        "run": run["label"],
+                        "notebook": nb["path"],
+                        "reason": nb.get("reason") or "",
+                        "fix": nb.get("fix") or "",
+                    }
+                )
             if nb.get("error"):
                 errors.append(
                     {"run": run["label"], "notebook": nb["path"], "status": nb["status"], **nb["error"]}
                 )
     check_rates = sorted(rates.values(), key=lambda r: (notebooks.index(r.notebook), r.name))
     ordered_results = {nb: results[nb] for nb in notebooks if nb in results}
-    return CohortReport(runs, notebooks, grid, check_rates, ordered_results, errors, failed_checks)
+    return CohortReport(runs, notebooks, grid, check_rates, ordered_results, errors, failed_checks, skipped)
 
 
 def durations_svg(report: CohortReport) -> str:
