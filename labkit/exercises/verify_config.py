@@ -3,12 +3,13 @@ services answering right now, looked up when the check runs."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["port_answers", "same_folder_as", "setting_source_is"]
+__all__ = ["port_answers", "port_probe_agrees", "same_folder_as", "setting_source_is"]
 
 Verify = Callable[[Any], tuple[bool, str]]
 
@@ -74,5 +75,50 @@ def port_answers(url_setting: str, path: str = "/ready") -> Verify:
         except httpx.HTTPError as exc:
             return False, f"nothing answers on {probe}: {type(exc).__name__}"
         return status == 200, f"{probe} answered HTTP {status}"
+
+    return verify
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def port_probe_agrees(*url_settings: str) -> Verify:
+    """The answer, ``port_is_open(url) -> bool``, agrees with a real TCP connect on: a port this
+    check listens on, a port where nothing listens, and every configured ``url_settings``."""
+
+    def verify(answer: Any) -> tuple[bool, str]:
+        from labkit.config import load_settings
+
+        if not callable(answer):
+            raise AssertionError(f"the answer must be a function url -> bool, got {type(answer).__name__}")
+        settings = load_settings()
+        with socket.socket() as listening, socket.socket() as closed:
+            listening.bind(("127.0.0.1", 0))
+            listening.listen(1)
+            closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+            cases = {
+                f"http://127.0.0.1:{listening.getsockname()[1]}/": True,
+                f"http://127.0.0.1:{closed.getsockname()[1]}/": False,
+            }
+            for name in url_settings:
+                url = str(getattr(settings, name))
+                parts = urlsplit(url)
+                cases[url] = _accepts(parts.hostname or "127.0.0.1", parts.port or 80)
+            wrong = []
+            for url, truth in cases.items():
+                said = answer(url)
+                if not isinstance(said, bool):
+                    kind = type(said).__name__
+                    raise AssertionError(f"port_is_open({url!r}) returned {kind}, expected bool")
+                if said != truth:
+                    wrong.append(f"{url} -> {said}, but it is {'open' if truth else 'closed'}")
+        if wrong:
+            return False, "; ".join(wrong)
+        return True, f"right on all {len(cases)} ports ({sum(cases.values())} open)"
 
     return verify
