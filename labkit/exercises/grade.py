@@ -322,11 +322,10 @@ def _reached_end(executed: Path) -> bool:
     except (OSError, ValueError, KeyError):
         return False
     graded = [c for c in cells if GRADING_TAG in tags_of(c)]
-    last = graded[-1] if graded else (cells[-1] if cells else None)
-    return last is not None and last.get("metadata", {}).get("papermill", {}).get("status") not in (
-        None,
-        "pending",
-    )
+    last = graded[-1] if graded else None
+    # A cell the kernel actually ran has an execution count; after a dead kernel papermill
+    # still marks the remaining cells "completed", so their status says nothing.
+    return last is not None and last.get("execution_count") is not None
 
 
 def _write(result: GradeResult) -> None:
