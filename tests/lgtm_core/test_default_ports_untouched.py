@@ -59,12 +59,24 @@ def test_suite_passes_beside_a_server_on_the_default_ports(tmp_path: Path) -> No
         # The subprocess inherits the developer-like environment (default ports, LABKIT_DATA_DIR
         # pointing at the user's data): tests/conftest.py must keep every test off both.
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *AFFECTED],
+            # --basetemp under tmp_path: whatever the inner tests leave (even if killed at the
+            # timeout) is swept by tests/conftest.py when this test ends.
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--basetemp",
+                str(tmp_path / "inner"),
+                *AFFECTED,
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=900,
             check=False,
         )
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
