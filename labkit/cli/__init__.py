@@ -15,6 +15,7 @@ from labkit.cli import (
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
     run_cmd,  # noqa: F401  (registers `labkit run`)
+    share_cmd,  # noqa: F401  (registers `labkit share`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
 )
 from labkit.cli._app import app
