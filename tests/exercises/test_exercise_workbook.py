@@ -155,3 +155,21 @@ def test_grade_a_folder_of_real_submissions(tmp_path: Path, monkeypatch: pytest.
     assert all(
         c["passed"] for nb in (entries["right"], entries["wrong"]) for c in nb.checks if "kind" not in c
     )
+
+
+def test_no_reference_query_is_visible_in_the_learner_edition(tmp_path: Path) -> None:
+    import ast
+
+    build_learner_edition([NOTEBOOKS], tmp_path / "learner")
+    for path in sorted((tmp_path / "learner").rglob("*.ipynb")):
+        name = path.relative_to(tmp_path / "learner").as_posix()
+        text = _source(json.loads(path.read_text()))
+        for blocks in scan(load_notebook(NOTEBOOKS / name), name).solutions.values():
+            for block in blocks:
+                for node in ast.walk(ast.parse(block.solution)):
+                    # Query strings the solution assigns (PromQL, LogQL, TraceQL) must not be given away
+                    # anywhere in the learner edition, check cells included.
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                        value = node.value.value
+                        if isinstance(value, str) and "{" in value:
+                            assert value not in text, (name, value)
