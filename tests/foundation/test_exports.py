@@ -32,7 +32,15 @@ def test_module_surfaces() -> None:
         "read",
         "record",
     }
-    assert set(check.__all__) == {"CheckResult", "checkpoint", "evaluate", "run", "show", "that"}
+    assert set(check.__all__) == {
+        "CheckResult",
+        "checkpoint",
+        "evaluate",
+        "exercise",
+        "run",
+        "show",
+        "that",
+    }
     assert set(runner.__all__) == {
         "NotebookRun",
         "NotebookSpec",
@@ -49,7 +57,9 @@ def test_module_surfaces() -> None:
         "ReportError",
         "build",
         "load_run",
+        "notebook_figures",
         "render",
+        "write",
         "write_report",
     }
     assert set(doctor.__all__) == {"STAGES", "DoctorReport", "Row", "diagnose", "normalise_stage"}
