@@ -7,10 +7,13 @@ STAMP := $(VENV)/.labkit-installed
 
 .PHONY: setup run test lint format bench clean
 
+# torch goes in first, pinned: 2.13.0 is the CPU build; left to the resolver, the rag
+# extra's `torch>=2.13` would take a newer CUDA build of several GB the workbook never uses.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "labkit needs Python >= 3.11; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	@touch $(STAMP)
 
