@@ -27,6 +27,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 # Large enough to amortise the per-call overhead, small enough that one batch of long
 # chunks stays well under a few hundred MB of activations on 2 cores.
 BATCH_SIZE = 64
+_LATENCY_BOUND = 4  # inputs up to this many texts run on one thread (see embed)
 
 _lock = threading.Lock()
 _model: Any = None
@@ -93,11 +94,28 @@ def embed(texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
     if not items:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     model = _load()
-    vectors = model.encode(
+    if len(items) <= _LATENCY_BOUND:
+        import torch
+
+        # A query is latency-bound: torch's intra-op threads spin-wait, and on a busy
+        # 2-core machine a second thread made one query 15x slower (1.5 s vs 90 ms).
+        with _lock:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vectors = _encode(model, items, batch_size)
+            finally:
+                torch.set_num_threads(threads)
+    else:
+        vectors = _encode(model, items, batch_size)
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _encode(model: Any, items: list[str], batch_size: int) -> Any:
+    return model.encode(
         items,
         batch_size=batch_size,
         convert_to_numpy=True,
         normalize_embeddings=True,
         show_progress_bar=False,
     )
-    return np.ascontiguousarray(vectors, dtype=np.float32)
