@@ -11,6 +11,7 @@ from labkit.cli import (
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
+    rag_cmd,  # noqa: F401  (registers `labkit rag`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
     run_cmd,  # noqa: F401  (registers `labkit run`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
