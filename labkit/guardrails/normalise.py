@@ -33,6 +33,7 @@ _INVISIBLE = re.compile(
 )
 # Unicode "tag" characters mirror ASCII at U+E0000: invisible on screen, read by some models.
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
+_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{4,}")
 _ZALGO = re.compile(r"[\u0300-\u036f\u0483-\u0489\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2,}")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 
@@ -136,13 +137,16 @@ _LEET = str.maketrans(
 )
 # a token mixing letters with leet digits/symbols: 1gn0r3, pr0mpt, $y$tem
 _LEET_TOKEN = re.compile(r"(?=[\w@$!|+€]*[A-Za-z])(?=[\w@$!|+€]*[0-9@$!|+€][\w@$!|+€]*)[\w@$!|+€]{3,}")
-_SPACED = re.compile(r"(?<![\w])(?:\w[ .\-_*/|]){3,}\w(?![\w])")
+# one letter, one separator, one letter ...: on the text before spaces are collapsed, so a double
+# space still separates the spaced-out words ("i g n o r e  a l l")
+_SPACED = re.compile(r"(?<![\w])\w(?:[ .\-_*/|]\w){3,}(?![\w])")
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _BASE32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{16,}={0,6}(?![A-Z2-7=])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}")
 _URLENC = re.compile(r"(?:%[0-9A-Fa-f]{2}.*){3,}", re.S)
-_ROT_HINT = re.compile(r"rot-?13|rot ?13|caesar|cipher|rotat", re.I)
+_ROT_HINT = re.compile(r"\brot[- ]?13\b|\bcaesar\b|\bcipher\b", re.I)
+_QP = re.compile(r"(?:=[0-9A-F]{2}){2,}|=\?[\w-]+\?[QqBb]\?")
 _MORSE = re.compile(r"(?:[.\-]{1,7}[ /]+){6,}[.\-]{1,7}")
 _BRAILLE = re.compile("[\u2800-\u28ff]{4,}")
 _NATO_WORDS = [
@@ -205,6 +209,7 @@ class Normalised:
     original: str  # the input as text (bytes decoded, surrogates replaced), for secrets/PII
     views: list[View] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    encoded_chars: int = 0  # characters of the base text that an opaque decoder consumed
 
     @property
     def text(self) -> str:
@@ -215,7 +220,9 @@ class Normalised:
         return [v for v in self.views if v.name in _DECODED_VIEWS]
 
 
-_DECODED_VIEWS = frozenset({"tags", "base64", "base32", "hex", "url", "rot13", "morse", "braille", "nato"})
+_DECODED_VIEWS = frozenset(
+    {"tags", "base64", "base32", "hex", "url", "rot13", "morse", "braille", "nato", "quoted_printable"}
+)
 
 
 def coerce_text(value: object) -> tuple[str, list[str]]:
@@ -281,6 +288,31 @@ def _hex(token: str) -> str | None:
     return out if _natural(out) else None
 
 
+def _qp(text: str) -> str:
+    """Quoted-printable and MIME encoded-words (=?utf-8?q?...?=) decoded."""
+    import email.header
+    import quopri
+
+    try:
+        if "=?" in text:
+            return str(email.header.make_header(email.header.decode_header(text)))
+        return quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
+    except (ValueError, LookupError, UnicodeError):
+        return ""
+
+
+def _selectors(text: str) -> str:
+    """Bytes hidden in variation selectors (VS1-16 = 0-15, VS17-256 = 16-255), as text."""
+    data = bytearray()
+    for ch in text:
+        code = ord(ch)
+        if 0xFE00 <= code <= 0xFE0F:
+            data.append(code - 0xFE00)
+        elif 0xE0100 <= code <= 0xE01EF:
+            data.append(code - 0xE0100 + 16)
+    return data.decode("utf-8", "replace")
+
+
 def _morse(token: str) -> str:
     words = re.split(r"\s*/\s*|\s{2,}", token.strip())
     return " ".join("".join(_MORSE_TABLE.get(sym, "") for sym in w.split()) for w in words)
@@ -307,19 +339,28 @@ def _base_view(text: str, notes: list[str]) -> str:
     return _SPACES.sub(" ", out)
 
 
-def _decoders(text: str) -> list[View]:
-    """Payloads hidden in ``text``, each decoded once."""
+def _decoders(text: str, consumed: list[int] | None = None) -> list[View]:
+    """Payloads hidden in ``text``, each decoded once; ``consumed`` gets the encoded length."""
     found: list[View] = []
+    used = 0
 
     def add(name: str, parts: list[str]) -> None:
         parts = [p for p in parts if p and p.strip()]
         if parts:
             found.append(View(name, "\n".join(parts)))
 
+    def keep(token: str, decoded: str | None) -> str | None:
+        nonlocal used
+        if decoded:
+            used += len(token)
+        return decoded
+
     if len(text) >= 16:
-        add("base64", [d for t in _BASE64.findall(text) if (d := _b64(t))])
-        add("base32", [d for t in _BASE32.findall(text) if (d := _b32(t))])
-        add("hex", [d for t in (m.group(0) for m in _HEX.finditer(text)) if (d := _hex(t))])
+        add("base64", [d for t in _BASE64.findall(text) if (d := keep(t, _b64(t)))])
+        add("base32", [d for t in _BASE32.findall(text) if (d := keep(t, _b32(t)))])
+        add("hex", [d for t in (m.group(0) for m in _HEX.finditer(text)) if (d := keep(t, _hex(t)))])
+    if "=" in text and _QP.search(text):
+        add("quoted_printable", [_qp(text)])
     if "%" in text and _URLENC.search(text):
         decoded = urllib.parse.unquote_plus(text)
         if decoded != text:
@@ -327,11 +368,13 @@ def _decoders(text: str) -> list[View]:
     if _ROT_HINT.search(text):
         add("rot13", [codecs.decode(text, "rot_13")])
     if "." in text or "-" in text:
-        add("morse", [_morse(m.group(0)) for m in _MORSE.finditer(text)])
+        add("morse", [keep(m.group(0), _morse(m.group(0))) or "" for m in _MORSE.finditer(text)])
     if _BRAILLE.search(text):
-        add("braille", [_braille(m.group(0)) for m in _BRAILLE.finditer(text)])
+        add("braille", [keep(m.group(0), _braille(m.group(0))) or "" for m in _BRAILLE.finditer(text)])
     if _NATO.search(text):
-        add("nato", [_nato(m.group(0)) for m in _NATO.finditer(text)])
+        add("nato", [keep(m.group(0), _nato(m.group(0))) or "" for m in _NATO.finditer(text)])
+    if consumed is not None:
+        consumed.append(used)
     return found
 
 
@@ -347,6 +390,12 @@ def normalise(value: object) -> Normalised:
         hidden = "".join(chr(ord(ch) - 0xE0000) for run in tags for ch in run)
         result.views.append(View("tags", hidden))
 
+    if _SELECTORS.search(original):
+        hidden = _selectors(original)
+        if _natural(hidden) or len(hidden.strip()) >= 4:
+            notes.append("text hidden in variation selectors decoded")
+            result.views.append(View("tags", hidden))
+
     if _MIXED_WORD.search(base):
         notes.append("mixed scripts within a word")
     if _LATIN.search(base) and any(ch in _CONFUSABLE_CHARS for ch in base):
@@ -357,18 +406,23 @@ def normalise(value: object) -> Normalised:
         leet = _LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), base)
         if leet != base:
             result.views.append(View("leetspeak", leet))
-    if _SPACED.search(base):
-        spaced = _SPACED.sub(lambda m: re.sub(r"[ .\-_*/|]", "", m.group(0)), base)
+    loose = _INVISIBLE.sub("", unicodedata.normalize("NFKC", original))
+    if _SPACED.search(loose):
+        spaced = _SPACES.sub(" ", _SPACED.sub(lambda m: re.sub(r"[ .\-_*/|]", "", m.group(0)), loose))
         if spaced != base:
             result.views.append(View("spaced", spaced))
 
     # Decode from the base view and from what was decoded, to MAX_DECODE_DEPTH levels.
     frontier = [base] + [v.text for v in result.views if v.name == "tags"]
     seen = {base}
-    for _ in range(MAX_DECODE_DEPTH):
+    for depth in range(MAX_DECODE_DEPTH):
         nxt: list[str] = []
         for source in frontier:
-            for view in _decoders(source):
+            consumed: list[int] = []
+            views = _decoders(source, consumed)
+            if depth == 0 and source is base:
+                result.encoded_chars = consumed[0]
+            for view in views:
                 if view.text not in seen:
                     seen.add(view.text)
                     result.views.append(View(view.name, _base_view(view.text, [])))

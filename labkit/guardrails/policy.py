@@ -9,12 +9,26 @@ from typing import Literal
 from labkit.guardrails._types import Finding
 from labkit.guardrails.normalise import Normalised
 
-__all__ = ["DEFAULT_LIMITS", "Detector", "GuardrailPolicy", "policy_for"]
+__all__ = ["CODE_SKIP_RULES", "DEFAULT_LIMITS", "Detector", "GuardrailPolicy", "policy_for"]
 
 # A custom detector gets the normalised input and returns findings (or None). It is a
 # layer like the built-in ones: if it raises, the check blocks with category ``error``.
 Detector = Callable[[Normalised], Iterable[Finding] | Finding | None]
 Handling = Literal["block", "redact", "ignore"]
+
+# Code under review is data, not a request: `os.environ["KEY"]`, a reverse shell in a
+# malware sample or `DELETE FROM` in a migration are what the critic must read, not attacks
+# on it. Injections aimed at the model (comments with instructions, fake turns) still count.
+CODE_SKIP_RULES: frozenset[str] = frozenset(
+    {
+        "en.env_commands",
+        "en.curl_exfil",
+        "en.reverse_shell",
+        "en.sql_injection",
+        "en.template_injection",
+        "en.execute_command",
+    }
+)
 
 # kind -> (min_chars, max_chars, max_tokens). A prompt under review is short; code and
 # retrieved documents are longer, and their token budget is the agent's business.
@@ -36,6 +50,7 @@ class GuardrailPolicy:
     secrets: Handling = "block"
     pii: Handling = "block"
     disabled: frozenset[str] = frozenset()  # categories to skip, e.g. {"pii"}
+    skip_rules: frozenset[str] = frozenset()  # rule ids to skip (see CODE_SKIP_RULES)
     detectors: tuple[Detector, ...] = field(default=())
     classifier: bool = False  # the model-based layer; live backend only, off by default
 
@@ -58,11 +73,13 @@ def policy_for(kind: str, **overrides: object) -> GuardrailPolicy:
         "max_tokens": max_tokens,
         "secrets": handling,
         "pii": handling,
+        "skip_rules": CODE_SKIP_RULES if kind == "code" else frozenset(),
     }
     unknown = set(overrides) - set(GuardrailPolicy.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown guardrail policy field(s): {', '.join(sorted(unknown))}")
     base.update(overrides)
-    if "disabled" in base and not isinstance(base["disabled"], frozenset):
-        base["disabled"] = frozenset(base["disabled"])  # type: ignore[arg-type]
+    for name in ("disabled", "skip_rules"):
+        if not isinstance(base[name] if name in base else frozenset(), frozenset):
+            base[name] = frozenset(base[name])  # type: ignore[arg-type]
     return GuardrailPolicy(**base)  # type: ignore[arg-type]

@@ -44,6 +44,17 @@ _COMMON: list[tuple[str, str, str]] = [
         "contains a fake conversation turn (Human:/Assistant:/System:)",
     ),
     (
+        "fake_user_turn",
+        r"(?:^|\n)\s*(?:User|USER|Human|Customer)\s*:\s*(?:next|now|also|then|ignore|forget|please (?:repeat|ignore|say|"
+        r"print|output|write|tell)|repeat|say|print|output|write the|tell me)",
+        "contains a fake user turn that adds a new request",
+    ),
+    (
+        "placeholder_turn",
+        r"<(?:translated sentence|answer|response|summary|output|completion|assistant response|reply)[^>]{0,40}>",
+        "contains a template placeholder that pretends the task is already done",
+    ),
+    (
         "fake_system_note",
         r"(?:^|[\n\[(*])\s*(?:\*\*)?\s*(?:system|admin|administrator|developer|root|operator|security|openai|"
         r"anthropic)\s+(?:override|message|note|notice|update|prompt|instruction|command|alert|directive|"

@@ -52,7 +52,7 @@ RULES: list[Rule] = rules(
             r"\b(?:zeige|zeig|gib|verrate|wiederhole|drucke|schreibe|nenne|was (?:ist|sind)|teile)\b.{0,40}\b"
             r"(?:(?:deinen|den|deine|die|ihren|ihre) (?:system-?prompt|systemnachricht|systemanweisungen?|"
             r"versteckten anweisungen|ursprünglichen anweisungen|anfänglichen anweisungen)|deine anweisungen|"
-            r"system-?prompt)",
+            r"(?:deinen|den|dein) system-?prompt)",
             "tries to extract the system prompt",
         ),
         (

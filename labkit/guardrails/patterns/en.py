@@ -35,7 +35,7 @@ _REVEAL = (
 _SECRET_NOUN = (
     r"(?:api[ _-]?keys?|secret(?:[ _-]?keys?)?s?|access[ _-]?(?:keys?|tokens?)|auth(?:entication)?[ _-]?tokens?|"
     r"bearer tokens?|credentials?|passwords?|passphrases?|env(?:ironment)?[ _-]?var(?:iable)?s?|"
-    r"environment|\.env\b|config(?:uration)?(?: files?| settings| values)?|private[ _-]?keys?|ssh[ _-]?keys?|"
+    r"\.env\b|config(?:uration)? (?:files?|secrets?|values)|private[ _-]?keys?|ssh[ _-]?keys?|"
     r"connection strings?|database (?:url|password|credentials)|[A-Z][A-Z0-9]*_(?:API_)?(?:KEY|TOKEN|SECRET)\b|"
     r"keys? (?:you (?:use|have))|tokens? you (?:use|have))"
 )
@@ -61,11 +61,44 @@ RULES: list[Rule] = rules(
         ),
         (
             "instruction_override",
+            "ignore_the_data",
+            r"\b(?:ignore|disregard|forget|skip)\b.{0,12}\b(?:the rest of|all|any|everything in|the remaining)\b.{0,12}"
+            r"\b(?:this|the|these)?\s*(?:data|info(?:rmation)?|text|document|content|context|report|article|"
+            r"snippet|input|page|file|email|message)\b.{0,40}\b(?:and|then|except|but|instead|just|only|print|say|"
+            r"output|reply|respond|write|tell)\b",
+            "asks to ignore the data and do something else",
+        ),
+        (
+            "instruction_override",
+            "core_instruction",
+            r"(?:^|\n)\s*(?:--+|>+|\*+|#+)?\s*(?:core|critical|important|priority|system|admin|hidden|secret|new)\s+"
+            r"(?:instruction|directive|command|override|task)s?\s*(?:\n|:|--)",
+            "plants a labelled instruction block inside the data",
+        ),
+        (
+            "instruction_override",
+            "conditional_instruction",
+            r"\bif (?:the )?(?:user|anyone|someone|you are|the assistant|the model|the ai|an ai|a language model)\b"
+            r".{0,40}\b(?:asks?|requests?|wants?|questions?|queried|prompted|summari[sz]\w*)\b.{0,60}\b(?:reply|respond|"
+            r"answer|say|print|output|tell|report|state|return)\b",
+            "plants a conditional instruction for the model in the data",
+        ),
+        (
+            "instruction_override",
             "instructions_void",
-            rf"\b(?:previous|prior|above|earlier|old|original|system)\b.{{0,20}}\b{_RULES_NOUN}\b.{{0,20}}"
+            rf"(?:\b(?:previous|prior|above|earlier|old|original|system|your)\s+(?:\w+\s+)?{_RULES_NOUN}\b"
+            rf"|\b{_RULES_NOUN}\s+(?:above|before|earlier|you (?:were|have been) given|you received|given to you)\b)"
+            r"(?!\s+(?:for|of|on|in)\s+(?:this|the|that|these|our)\s+(?!conversation|chat|prompt|assistant|model|ai\b))"
+            r".{0,20}"
             r"\b(?:are|were|is|have been|has been)\b.{0,15}\b(?:void|null|cancel+ed|revoked|outdated|obsolete|"
             r"fake|wrong|replaced|superseded|no longer (?:valid|apply|in effect)|lifted|suspended|disabled)\b",
             "declares the previous instructions void",
+        ),
+        (
+            "instruction_override",
+            "follow_mine",
+            r"\b(?:follow|obey|listen to|use)\s+(?:mine|me|my (?:instructions|rules|orders|commands))\s+(?:instead|only|from now on)\b",
+            "tells the model to follow the input's instructions instead of its own",
         ),
         (
             "instruction_override",
@@ -99,11 +132,15 @@ RULES: list[Rule] = rules(
         (
             "instruction_override",
             "jailbreak_terms",
-            r"\b(?:jailbreak(?:ing|ed)?|jail-?broken|do anything now|developer mode(?: enabled| output| v?\d)?|"
-            r"god mode|sudo mode|DAN mode|DAN \d|DAN,|DUDE mode|STAN mode|unrestricted mode|"
-            r"evil confidant|always intelligent and machiavellian|strive to avoid norms|"
-            r"anti-?DAN|\[?🔓|🔒|JAILBREAK\]|\(🔓|stay in character|break character|"
-            r"character (?:breaks?|break)|token system|tokens? (?:will be )?deducted|you have \d+ tokens)\b",
+            r"\b(?:do anything now|DAN mode|DAN \d+(?:\.\d)?|DUDE mode|STAN mode|evil confidant|"
+            r"always intelligent and machiavellian|strive to avoid norms|anti-?DAN|JAILBREAK\]|"
+            r"stay in character|break(?:ing)? character|tokens? (?:will be )?deducted|you have \d+ tokens|"
+            r"developer mode (?:enabled|output|response)|(?:let'?s|try|attempt|perform|this is|here is|use) (?:an? |the |this )?"
+            r"jailbr\w+|jailbr(?:eak|oken)(?:\s*:|\s+(?:mode|prompt|enabled|activated|successful))|"
+            r"(?:enable|activate|enter|switch (?:to|into)|turn on|you are (?:now )?in|now in|go into)\s+(?:the\s+)?"
+            r"(?:developer|god|sudo|DAN|jailbreak|unrestricted|unfiltered|evil|chaos|opposite)\s+mode\b"
+            r"(?!\s+(?:on|in|for|of)\s+(?:\w+\s+)?(?:android|phone|iphone|ipad|chrome|browser|windows|device|settings|"
+            r"xcode|vs ?code|firefox|macos|mac|app|game|router|tv|console)))|[🔓🔒]",
             "uses a known jailbreak phrase",
         ),
         (
@@ -128,10 +165,10 @@ RULES: list[Rule] = rules(
         (
             "instruction_override",
             "authority_claim",
-            r"\b(?:i am|i'm|this is|as|speaking as|message from|note from)\b.{0,6}\b(?:your|the|an?|the lead)?\s*"
+            r"\b(?:i am|i'm|this is|as your|speaking as|message from|note from)\b.{0,6}\b(?:your|the|an?|the lead)?\s*"
             r"(?:developers?|creators?|admin(?:istrator)?s?|owners?|operators?|system administrators?|sysadmins?|"
             r"root user|anthropic|openai|engineers? (?:at|from) (?:anthropic|openai)|trainers?|programmers?|"
-            r"maintainers?|security team|system)\b.{0,80}\b(?:dump|reveal|print|show|override|ignore|disable|"
+            r"maintainers?|security team|system)\b(?:(?!\bhow\b|\bcan i\b|\bwhat\b).){0,80}\b(?:dump|reveal|print|show|override|ignore|disable|"
             r"unlock|grant|authori[sz]e|enable|debug|maintenance|bypass|give me|output|access)\b",
             "claims the author's authority to change the rules",
         ),
@@ -143,6 +180,20 @@ RULES: list[Rule] = rules(
             r"mention (?:ethics|morality|legality|policies|guidelines))\b.{0,80}\b(?:any|every|whatever|all|"
             r"request|question|prompt|answer|anything|what i ask)\b",
             "forbids the model to refuse",
+        ),
+        (
+            "instruction_override",
+            "amoral_persona",
+            r"\b(?:doesn'?t|don'?t|does not|do not|never|won'?t|will not|cannot|can'?t)\s+(?:follow|care about|have|abide by|"
+            r"adhere to|respect|obey|need to follow|worry about)\s+(?:any\s+)?(?:of\s+)?(?:the\s+)?(?:ethics|ethical\s+\w+|"
+            r"morals?|moral(?:ity|\s+\w+)|laws|legal\w*|guidelines|restrictions|filters|policies|principles|openai'?s?"
+            r"\s+\w+)\b|\bnever refuses?\b|\bdon'?t say no\b|\bsans (?:morals|laws|guidelines|ethics)\b|\bwithout "
+            r"(?:any\s+)?(?:refusals?|refusing|disclaimers?|moral(?:s|ity)?|ethics|censorship|filters?)\b.{0,80}\b"
+            r"(?:illegal|unethical|immoral|explicit|offensive|any|every|all|whatever)\b|\b(?:illegal|unethical|immoral|"
+            r"explicit|dangerous|offensive|harmful)\b,?\s+(?:or\s+|and\s+)?(?:illegal|unethical|immoral|explicit|dangerous|"
+            r"offensive|harmful|nsfw|inappropriate)\b,?\s+(?:or\s+|and\s+)?(?:illegal|unethical|immoral|explicit|"
+            r"dangerous|offensive|harmful|nsfw|inappropriate)\b",
+            "describes a persona without ethics or refusals",
         ),
         (
             "instruction_override",
@@ -222,7 +273,8 @@ RULES: list[Rule] = rules(
         (
             "secret_exfiltration",
             "reveal_secret",
-            rf"\b(?:{_REVEAL}|read|cat|fetch|get|retrieve|extract|find|look up|access)\b{_NOT_HOW}{{0,50}}"
+            rf"(?<!\bnever )(?<!\bnot )(?<!n't )\b(?:{_REVEAL}|read|cat|fetch|get|retrieve|extract|find|look up|access)\b"
+            rf"{_NOT_HOW}{{0,50}}"
             rf"\b(?:your|the|its|this (?:server|system|app|service)'?s?|the system'?s?|the server'?s?|all|every|"
             rf"any|stored|saved|current|real|actual|production|admin)\b{_NOT_HOW}{{0,25}}{_SECRET_NOUN}",
             "asks for secrets or the configuration",
@@ -236,7 +288,8 @@ RULES: list[Rule] = rules(
         (
             "secret_exfiltration",
             "dump_config",
-            r"\b(?:dump|print|show|reveal|output|list|display|expose|export|leak)\b.{0,20}\b(?:your|the|its|all)\b"
+            r"\b(?:dump|print|show|reveal|output|list|display|expose|export|leak)\b.{0,20}\b(?:your|its|the "
+            r"(?:system|server|assistant|model|bot|ai)'?s?|this (?:system|server|assistant|bot)'?s?)\b"
             r".{0,12}\b(?:configuration|config|settings|environment|env vars?|parameters|internal state|"
             r"memory|system settings|setup)\b(?!\s+(?:file )?(?:for|of) (?:a|an|my|our|this)\b)",
             "asks to dump the configuration",
@@ -248,6 +301,15 @@ RULES: list[Rule] = rules(
             r"(?:KEY|TOKEN|SECRET|PASS)|process\.env\.[A-Z_]*(?:KEY|TOKEN|SECRET)|cat\s+(?:~|/root|/home/\w+)?/?"
             r"\.(?:env|aws/credentials|ssh/id_\w+|netrc|npmrc|pgpass|docker/config\.json)|/etc/(?:passwd|shadow)\b)",
             "reaches for environment variables or credential files",
+        ),
+        (
+            "secret_exfiltration",
+            "complete_key",
+            r"\b(?:complete|finish|guess|reconstruct|recover|fill in|restore|tell me the rest of)\b.{0,20}\b(?:the|my|this|"
+            r"that)?\s*(?:\w+\s+){0,3}(?:key|token|password|secret|credential)s?\b|\bgenerate\b.{0,15}\b(?:an? )?"
+            r"(?:new|valid|working|real|live|fresh)\b.{0,40}\b(?:secret(?:\s+access)?\s+key|api\s+key|auth(?:entication)?"
+            r"\s+token|access\s+(?:key|token)|private\s+key|client\s+secret|bearer\s+token|\w+\s+token|webhook)\b",
+            "asks the model to produce or complete a credential",
         ),
         # -- data exfiltration -------------------------------------------------------------
         (
@@ -272,10 +334,24 @@ RULES: list[Rule] = rules(
         ),
         (
             "data_exfiltration",
+            "placeholder_url",
+            r"(?:https?://|www\.)\S{0,120}[=/?&]\s*\[(?:DATA|INFO|NUM|SUMMARY|CHAT|HISTORY|SECRET|KEY|EMAIL|TEXT|"
+            r"QUERY|CONTENT|\w{2,12})\]|\[[^\]]{1,40}\]\s*:\s*https?://\S{0,120}[=?]\s*\[",
+            "builds a URL with a placeholder to be filled with data",
+        ),
+        (
+            "data_exfiltration",
+            "string_assembly",
+            r"\bconcatenate\b.{0,40}\b(?:strings?|parts|pieces|fragments)\b.{0,600}(?:htt|!\s*\[|\[\s*DATA|\[\s*INFO|"
+            r"w\W{0,6}u\W{0,6}z\W{0,6}z\W{0,6}i)",
+            "assembles a URL from fragments so no filter sees it whole",
+        ),
+        (
+            "data_exfiltration",
             "render_url_with_data",
             r"\b(?:render|display|show|print|output|include|insert|add|write)\b.{0,40}\b(?:image|img|link|url|"
             r"markdown|pixel|iframe)\b.{0,80}\b(?:https?://|www\.)\S+.{0,80}\b(?:replace|replacing|substitut\w+|"
-            r"fill(?:ed)? in|append(?:ed|ing)?|with|containing|where)\b.{0,60}\b(?:conversation|chat|data|"
+            r"fill(?:ed)? in|append(?:ed|ing)?|with|containing|where|followed by|plus)\b.{0,60}\b(?:conversation|chat|data|"
             r"history|summary|messages?|secrets?|keys?|passwords?|information|details|content|answer|"
             r"previous|user)\b",
             "asks to render a URL filled with conversation data",
@@ -333,7 +409,8 @@ RULES: list[Rule] = rules(
             "code_execution",
             "sql_injection",
             r"(?:\b(?:run|execute|exec|perform|issue|make)\b.{0,40}\b(?:sql|query|statement|command)\b.{0,60}"
-            r"\b(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|update\s+\w+\s+set|insert\s+into|"
+            r"\b(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|update\s+\w+\s+set|insert\s+into|or\s+1\s*=\s*1|"
+            r"@@version|case when|sleep\s*\(|benchmark\s*\(|load_file|into outfile|information_schema|"
             r"grant\s+all|xp_cmdshell|union\s+select)|(?:'|\")\s*(?:or|and)\s+(?:'?1'?\s*=\s*'?1|true)\b.{0,10}"
             r"(?:--|#|/\*)|;\s*(?:drop\s+(?:table|database)|shutdown|exec\s+xp_)\b|\bunion\s+(?:all\s+)?select\b"
             r".{0,60}\b(?:password|passwd|users?|credit|ssn|secret)s?\b)",
@@ -377,6 +454,30 @@ RULES: list[Rule] = rules(
         ),
         (
             "output_hijack",
+            "reply_with_following",
+            r"\b(?:reply|respond|answer|output|return|print)\b.{0,12}\b(?:only|just|exactly|solely)\b.{0,20}\b(?:the "
+            r"following|this|these)\s+(?:text|words?|string|sentence|message|phrase|information)\b.{0,40}\b(?:nothing "
+            r"else|and nothing|verbatim|exactly)\b|\b(?:next|now|then),? (?:please )?(?:repeat|say|print|write|output)"
+            r" (?:the following|this) (?:sentence|text|phrase|words?)\b",
+            "dictates the exact output",
+        ),
+        (
+            "output_hijack",
+            "xss_payload",
+            r"<\s*script\b|\bjavascript\s*:\s*\S|<\s*(?:img|svg|iframe|body|a|div|input|video|audio|object|embed)\b"
+            r"[^>]{0,200}\bon(?:error|load|mouseover|click|focus|begin|toggle)\s*=|\balert\s*\(\s*(?:1|document\.\w+|"
+            r"[\"']XSS[\"'])\s*\)|\bdocument\.cookie\b",
+            "carries a cross-site scripting payload for the output",
+        ),
+        (
+            "output_hijack",
+            "threaten",
+            r"\b(?:or|otherwise|else)\b.{0,15}\b(?:an? )?(?:innocent|poor|little)?\s*(?:man|woman|person|child|kitten|"
+            r"people|someone|grandma|puppy)\b.{0,10}\b(?:will|would|is going to)\s+(?:die|be killed|get hurt|suffer)\b",
+            "threatens harm to force an output",
+        ),
+        (
+            "output_hijack",
             "format_changed",
             r"\b(?:output|response|answer|reply|return|result)\s+(?:format|schema|structure|template|type)\b.{0,20}"
             r"\b(?:has|have|is|was|were)\s+(?:been\s+)?(?:changed|updated|replaced|modified|overridden|revised|"
@@ -386,11 +487,10 @@ RULES: list[Rule] = rules(
         (
             "output_hijack",
             "do_not_do_task",
-            r"\b(?:do not|don'?t|never|stop|no need to|skip|without)\b.{0,6}\b(?:review(?:ing)?|evaluat(?:e|ing)|"
-            r"grad(?:e|ing)|scor(?:e|ing)|summari[sz](?:e|ing)|translat(?:e|ing)|analy[sz](?:e|ing)|"
-            r"critiqu(?:e|ing)|check(?:ing)?|follow(?:ing)? the task)\b.{0,30}\b(?:this|the|my|it|anything)\b"
-            r".{0,40}\b(?:just|only|simply|instead)\b.{0,20}\b(?:say|print|output|write|respond|reply|return|"
-            r"answer|approve|give|rate|mark)\b",
+            r"\b(?:do not|don'?t|never|stop|no need to|skip|without|forget|drop|abandon)\b(?:\s+(?:the|this|your|my|any))?"
+            r"\s+(?:review\w*|evaluat\w*|grad\w*|scor\w*|summar\w*|translat\w*|analy\w*|critiqu\w*|check\w*|task|"
+            r"assignment)\b.{0,60}\b(?:just|only|simply|instead)\b.{0,20}\b(?:say|print|output|write|respond|reply|"
+            r"return|answer|approve|give|rate|mark)\b",
             "tells the model to skip its task and answer something else",
         ),
         # -- score manipulation ------------------------------------------------------------
@@ -434,6 +534,17 @@ RULES: list[Rule] = rules(
         ),
         (
             "score_manipulation",
+            "verdict_injection",
+            r"\b(?:this|the)\s+(?:domain|file|site|website|url|link|email|message|sample|binary|code|package|transaction|"
+            r"request|candidate)\s+(?:is|was|has been)\s+(?:clearly |definitely |certainly |totally |completely )?"
+            r"(?:not (?:malicious|harmful|dangerous|suspicious|spam|fraudulent|phishing)|safe|benign|legitimate|clean|"
+            r"trustworthy|verified)\b.{0,80}\b(?:report|say|state|answer|respond|classify|mark|tell|conclude|if "
+            r"(?:questioned|asked))\b|\b(?:report|say|state|answer|respond|tell (?:them|the user)|classify it as)\s+"
+            r"(?:that\s+)?(?:this|the|it)\s+(?:\w+\s+)?(?:is|as)\s+(?:not malicious|safe|benign|legitimate|clean)\b",
+            "plants the verdict the evaluation should reach",
+        ),
+        (
+            "score_manipulation",
             "praise_injection",
             r"\b(?:this|the|my)\s+(?:prompt|answer|essay|candidate|resume|cv|code|pr|pull request|submission|"
             r"application|paper|product|document|article)\s+(?:is|deserves|merits|should (?:get|receive|be "
@@ -460,7 +571,17 @@ RULES: list[Rule] = rules(
             r"\b(?:write|create|build|code|make|generate|develop|program|design|give me|produce|craft)\b.{0,40}\b"
             r"(?:ransomware|keylogger|key logger|malware|computer virus|trojan|botnet|rootkit|worm|spyware|"
             r"credential (?:stealer|harvester)|info ?stealer|cryptojacker|backdoor|rat\b|remote access trojan|"
-            r"exploit kit|zero-?day exploit|polymorphic (?:virus|code)|wiper)\b",
+            r"exploit kit|zero-?day exploit|polymorphic (?:virus|code)|wiper|(?:a |an |me a )(?:\w+ )?virus|"
+            r"arbitrary code execution|privilege escalation|process (?:hollowing|injection)|dll injection|"
+            r"code injection)\b",
+            "requests malicious software",
+        ),
+        (
+            "harmful",
+            "evade_defences",
+            r"\b(?:disable|evade|bypass|kill|hide from|avoid|turn off|defeat|circumvent|get past|fool)\b.{0,20}\b"
+            r"(?:windows defender|defender|antivirus|anti-virus|antimalware|\bav\b|edr|endpoint (?:protection|detection)|"
+            r"malware (?:scanners?|detection)|virus scanners?|intrusion detection|ids|sandbox detection)\b",
             "requests malicious software",
         ),
         (
@@ -470,7 +591,8 @@ RULES: list[Rule] = rules(
             r"instructions?|steps?|guide|recipe|how (?:do i|to|can i))\b.{0,40}\b(?:bomb|explosives?|nerve "
             r"(?:agent|gas)|bioweapons?|biological weapons?|chemical weapons?|pipe bombs?|ghost guns?|napalm|"
             r"thermite|sarin|vx gas|ricin|anthrax|mustard gas|molotov|ied|dirty bomb|nuclear (?:bomb|weapon)|"
-            r"untraceable (?:gun|firearm)|silencer|suppressor|c-?4|tatp|semtex|dimethylmercury)\b",
+            r"untraceable (?:gun|firearm)|silencer|suppressor|c-?4|tatp|semtex|dimethylmercury|parathion|tabun|soman|"
+            r"novichok|nitroglycerin|hmtd|petn|rdx|chlorine gas|phosgene|botulinum|tetrodotoxin|ea-?\d{3,4})\b",
             "requests weapons instructions",
         ),
         (
@@ -478,7 +600,7 @@ RULES: list[Rule] = rules(
             "drugs",
             r"\b(?:make|synthesi[sz]e|cook|produce|manufacture|extract|brew|how (?:do i|to|can i) (?:make|cook|"
             r"produce)|recipe for|steps to)\b.{0,30}\b(?:meth(?:amphetamine)?|fentanyl|heroin|cocaine|crack|lsd|"
-            r"mdma|ghb|carfentanil)\b",
+            r"mdma|ghb|carfentanil|meth\w+)\b",
             "requests instructions to make illegal drugs",
         ),
         (
@@ -510,6 +632,15 @@ RULES: list[Rule] = rules(
         ),
         (
             "harmful",
+            "hate_speech",
+            r"\b(?:write|generate|create|give me|tell me|make|compose|produce|list)\b.{0,20}\b(?:toxic|hateful|racist|"
+            r"sexist|homophobic|transphobic|derogatory|offensive|insulting|demeaning|bigoted|dehumani[sz]ing|discriminatory|"
+            r"hurtful|abusive|threatening|harassing|violent|negative|mean|nasty|vile|disgusting|"
+            r"slurs?)\b.{0,30}\b(?:about|against|targeting|towards|for|mocking|on)\b",
+            "requests hateful or toxic content about a group",
+        ),
+        (
+            "harmful",
             "grandma_exploit",
             r"\b(?:dead|deceased|late|passed away)\b.{0,30}\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b.{0,200}"
             r"\b(?:napalm|windows (?:10|11|xp|7) (?:product )?keys?|activation keys?|serial keys?|license keys?|"
@@ -518,10 +649,23 @@ RULES: list[Rule] = rules(
         ),
         (
             "harmful",
+            "grandma_recital",
+            r"\b(?:act|pretend|play|role-?play|behave|be)\b.{0,15}\b(?:like|as)\b.{0,6}\bmy\b.{0,20}\b(?:grand(?:ma|mother|pa|"
+            r"father)|granny|nana)\b.{0,80}\b(?:read|reads|recite|list|tell|say|sing)\b.{0,6}(?:out\s+|me\s+)?"
+            r"(?:the\s+)?(?:names|slurs|words|insults|(?:windows|office)\s+\d*\s*(?:product|activation|license)\s+keys|"
+            r"product keys|activation keys|license keys|serial numbers|steps|recipes?|instructions)\b"
+            r"|\b(?:grand(?:ma|mother)|granny|nana)\b.{0,100}\b(?:synthesi[sz]|production|manufactur|making|producing|cook)"
+            r"\w*\b.{0,100}\b(?:lullab\w+|bedtime|asleep|fall asleep|sleep)\b",
+            "uses a grandparent role-play to get harmful content or keys",
+        ),
+        (
+            "harmful",
             "piracy_keys",
             r"\b(?:generate|give me|list|provide|tell me|write|produce|share)\b.{0,30}\b(?:valid|working|free|real|"
             r"activation|product|license|serial|cd)\b.{0,15}\b(?:keys?|codes?|serials?)\b.{0,20}\b(?:for|of)\b"
-            r".{0,20}\b(?:windows|office|adobe|photoshop|steam|autocad|matlab|microsoft)\b",
+            r".{0,20}\b(?:windows|office|adobe|photoshop|steam|autocad|matlab|microsoft)\b|\b(?:generate|give me|list|"
+            r"provide|tell me|write|produce|share|read (?:out|me))\b.{0,30}\b(?:windows|office|adobe|photoshop|steam|"
+            r"autocad|matlab|microsoft)\b.{0,20}\b(?:product|activation|license|serial|cd)\s+(?:keys?|codes?)",
             "requests pirated license keys",
         ),
         # -- obfuscation (decode-and-obey) -------------------------------------------------
@@ -541,6 +685,20 @@ RULES: list[Rule] = rules(
             r"internally|without (?:showing|saying|telling))\b|\b(?:it is|this is) an? (?:secure|secret|"
             r"encrypted|encoded|hidden) (?:system )?(?:message|instruction|command)s?\b",
             "asks to decode a 'secure system message' privately",
+        ),
+        (
+            "obfuscation",
+            "encoded_decoded_frame",
+            r"\b(?:encoded|encrypted|ciphered|enciphered)(?:\s+(?:string|text|message|payload|data))?\s*:.{0,4000}?"
+            r"\b(?:decoded|decrypted|deciphered|plain ?text)(?:\s+(?:string|text|message|payload|data))?\s*:",
+            "sets up the decoding of an encoded payload for the model to complete",
+        ),
+        (
+            "obfuscation",
+            "hypothetical_response",
+            r"\bhypothetical response\s*:.{0,40}\b(?:the )?way to describe a character\b|\b(?:predict|fill in|"
+            r"replace)\b.{0,20}\b(?:the )?<?mask>?\b.{0,200}\b(?:then|and)\b.{0,40}\b(?:instructions?|how to|steps)\b",
+            "uses a known masking or hypothetical-response jailbreak",
         ),
     ],
 )

@@ -43,7 +43,7 @@ RULES: list[Rule] = rules(
             "reveal_system_prompt",
             r"\b(?:revela|muestra|muéstrame|imprime|repite|dime|escribe|copia|enséñame|cuál es|cuáles son|comparte|"
             r"dame)\b.{0,40}\b(?:(?:tu|el|las|tus) (?:prompt|mensaje|instrucciones) (?:del? sistema|iniciales|"
-            r"ocultas|originales)|tus instrucciones|prompt del sistema|instrucciones (?:del sistema|ocultas|iniciales))",
+            r"ocultas|originales)|tus instrucciones|(?:tu|el) prompt del sistema|instrucciones (?:del sistema|ocultas|iniciales))",
             "tries to extract the system prompt",
         ),
         (

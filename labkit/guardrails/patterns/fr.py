@@ -45,7 +45,7 @@ RULES: list[Rule] = rules(
             r"\b(?:révèle|révélez|montre|montrez|affiche|affichez|répète|répétez|imprime|dis-moi|dites-moi|donne-moi|"
             r"donnez-moi|écris|quel(?:le)?s? (?:est|sont))\b.{0,40}\b(?:(?:ton|votre|le|tes|vos|les) (?:prompt|"
             r"message|instructions?|consignes) (?:système|initiales?|cachées?|d'origine)|tes instructions|vos "
-            r"instructions|prompt système|invite système)",
+            r"instructions|(?:ton|votre|le) (?:prompt|invite) système)",
             "tries to extract the system prompt",
         ),
         (

@@ -12,7 +12,7 @@ RULES: list[Rule] = rules(
         (
             "instruction_override",
             "ignore_instructions",
-            r"(?:以前の|前の|上記の|これまでの|すべての|全ての|元の|システムの)?.{0,10}(?:指示|命令|ルール|指令|制約|プロンプト|設定)"
+            r"(?:指示|命令|ルール|指令|制約|プロンプト|設定)"
             r".{0,6}(?:を|は)?.{0,4}(?:無視|忘れ|破棄|従わな|無効)",
             "asks to ignore the previous instructions",
         ),

@@ -12,7 +12,7 @@ RULES: list[Rule] = rules(
         (
             "instruction_override",
             "ignore_instructions",
-            r"(?:이전|앞의|위의|모든|기존|원래|시스템)?.{0,10}(?:지시|지침|명령|규칙|프롬프트|설정|제한)\S{0,3}"
+            r"(?:지시|지침|명령|규칙|프롬프트|설정|제한)\S{0,3}"
             r".{0,6}(?:무시|잊어|잊고|따르지 ?마|버려)",
             "asks to ignore the previous instructions",
         ),

@@ -42,7 +42,7 @@ RULES: list[Rule] = rules(
             "reveal_system_prompt",
             r"\b(?:revele|revela|mostre|mostra|imprima|repita|diga|me diga|escreva|qual é|quais são|compartilhe|me dê)"
             r"\b.{0,40}\b(?:(?:seu|o|suas|as) (?:prompt|mensagem|instruções) (?:do sistema|iniciais|ocultas|"
-            r"originais)|suas instruções|prompt do sistema|instruções (?:do sistema|ocultas|iniciais))",
+            r"originais)|suas instruções|(?:seu|o) prompt do sistema|instruções (?:do sistema|ocultas|iniciais))",
             "tries to extract the system prompt",
         ),
         (

@@ -57,6 +57,13 @@ RULES: list[Rule] = rules(
             "asks for secrets or the configuration",
         ),
         (
+            "secret_exfiltration",
+            "ba_secret",
+            r"把.{0,10}(?:API ?密钥|API ?密鑰|API ?key|密钥|密鑰|密码|密碼|令牌|凭证|憑證|环境变量|環境變數|配置)"
+            r".{0,10}(?:发给|發給|给我|給我|告诉|告訴|交给|交給|发送|發送)",
+            "asks for secrets or the configuration",
+        ),
+        (
             "score_manipulation",
             "demand_score",
             r"(?:给|給|打|评|評)(?:这个|這個|它|我)?.{0,10}(?:10\s*/\s*10|十分|满分|滿分|最高分|10分)",
