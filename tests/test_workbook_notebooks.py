@@ -47,6 +47,9 @@ def test_start_here_and_prompt_reviewer_pass(tmp_path: Path, monkeypatch: pytest
     assert set(runs) == {"00-start-here", "06-prompt-reviewer"}
     assert len(runs["06-prompt-reviewer"].checks) >= 5
     assert all(check["passed"] for run in result.notebooks for check in run.checks)
+    # The solution edition passes every exercise, and each notebook has at least two.
+    exercises = {name: [c for c in run.checks if c.get("kind") == "exercise"] for name, run in runs.items()}
+    assert all(len(found) >= 2 and all(c["passed"] for c in found) for found in exercises.values()), exercises
 
 
 @pytest.mark.notebook
@@ -66,6 +69,8 @@ def test_docker_notebook_passes_and_leaves_nothing_labelled(
     assert not _failures(result), _failures(result)
     (run,) = result.notebooks
     assert len(run.checks) >= 10 and all(check["passed"] for check in run.checks)
+    exercises = [c["name"] for c in run.checks if c.get("kind") == "exercise"]
+    assert exercises == ["dockerfile-hadolint-clean", "dockerfile-fix-healthcheck"]
     client = docker.from_env()
     try:
         left = client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"})

@@ -10,6 +10,8 @@ from labkit.cli import (
     config_cmd,  # noqa: F401  (registers `labkit config`)
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
+    exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
+    grade_cmd,  # noqa: F401  (registers `labkit grade`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     rag_cmd,  # noqa: F401  (registers `labkit rag`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
