@@ -87,6 +87,14 @@ class Settings(BaseModel):
     retention_hours: float = Field(72.0, description="embedded store keeps data this long")
     retention_max_mb: float = Field(1024.0, description="embedded store size cap")
 
+    # The embedded ruler: Mimir-style PromQL rule files and Loki-style LogQL rule files are
+    # separate lists, as the two rulers keep separate namespaces (globs, relative to labkit.toml).
+    rule_files: list[str] = Field([], description="PromQL rule files of the ruler (globs, comma-separated)")
+    loki_rule_files: list[str] = Field([], description="LogQL rule files of the ruler (globs)")
+    ruler_evaluation_interval_s: float = Field(
+        15.0, description="default evaluation interval of rule groups without an interval"
+    )
+
     @field_validator(
         "otlp_grpc_endpoint",
         "otlp_http_endpoint",
@@ -102,6 +110,14 @@ class Settings(BaseModel):
     def _url(cls, value: str, info: Any) -> str:
         return _check_url(info.field_name, value)
 
+    @field_validator("rule_files", "loki_rule_files", mode="before")
+    @classmethod
+    def _path_list(cls, value: Any) -> Any:
+        # From the environment a list arrives as one comma-separated string.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("budget_tokens", "budget_usd", "http_retries", "retention_hours", "retention_max_mb")
     @classmethod
     def _non_negative(cls, value: float, info: Any) -> float:
@@ -109,7 +125,7 @@ class Settings(BaseModel):
             raise ValueError(f"{info.field_name} must be >= 0, got {value}")
         return value
 
-    @field_validator("http_timeout_s", "ingest_max_body_bytes")
+    @field_validator("http_timeout_s", "ingest_max_body_bytes", "ruler_evaluation_interval_s")
     @classmethod
     def _positive(cls, value: float, info: Any) -> float:
         if value <= 0:
@@ -202,6 +218,9 @@ def load_settings_with_sources(
         if "data_dir" in raw and not Path(raw["data_dir"]).is_absolute():
             # Relative to the file, not to whichever notebook folder a kernel runs in.
             raw["data_dir"] = str(path.parent / raw["data_dir"])
+        for key in ("rule_files", "loki_rule_files"):
+            if isinstance(raw.get(key), list):
+                raw[key] = [p if Path(p).is_absolute() else str(path.parent / p) for p in raw[key]]
 
     for name in fields:
         for var in (_ALIASES.get(name), ENV_PREFIX + name.upper()):

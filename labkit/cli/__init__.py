@@ -15,6 +15,7 @@ from labkit.cli import (
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     rag_cmd,  # noqa: F401  (registers `labkit rag`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
+    rules_cmd,  # noqa: F401  (registers `labkit rules`)
     run_cmd,  # noqa: F401  (registers `labkit run`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
 )

@@ -60,6 +60,9 @@ _FORWARDED = (
     "ingest_max_body_bytes",
     "retention_hours",
     "retention_max_mb",
+    "rule_files",
+    "loki_rule_files",
+    "ruler_evaluation_interval_s",
 )
 
 # Popen objects of servers started by this process: keeping them avoids a
@@ -194,6 +197,8 @@ def _child_env(settings: Settings) -> dict[str, str]:
         value = getattr(settings, name)
         if name == "data_dir":
             value = Path(value).resolve()
+        elif isinstance(value, list):  # rule file globs: absolute, comma-separated
+            value = ",".join(str(Path(v).absolute()) for v in value)
         env["LABKIT_" + name.upper()] = str(value)
     env["LABKIT_BACKEND"] = "embedded"
     env.setdefault("PYTHONUNBUFFERED", "1")

@@ -30,6 +30,8 @@ from labkit.lgtm.db import Database, registered_schemas
 from labkit.lgtm.otlp import grpc as otlp_grpc
 from labkit.lgtm.otlp import http as otlp_http
 from labkit.lgtm.retention import apply_retention
+from labkit.lgtm.rules import api as rules_api
+from labkit.lgtm.rules.manager import Ruler
 
 __all__ = ["DB_FILE_NAME", "PORT_SETTINGS", "EmbeddedServer", "ServerStartError", "status_snapshot"]
 
@@ -113,6 +115,8 @@ class EmbeddedServer:
         self._runners: list[web.AppRunner] = []
         self._grpc: Any = None
         self._retention_task: asyncio.Task[None] | None = None
+        self.ruler: Ruler | None = None
+        self._ruler_task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -149,6 +153,7 @@ class EmbeddedServer:
                 "data dir? Run `labkit stack status` / `labkit stack down`, or set LABKIT_DATA_DIR."
             ) from exc
         self.ctx = ctx = ServerContext(db=db, settings=settings)
+        self.ruler = Ruler.from_settings(db, settings)
         try:
             await ctx.run(apply_retention, db, settings.retention_hours, settings.retention_max_mb)
             await self._start_http(ctx, wanted)
@@ -162,6 +167,8 @@ class EmbeddedServer:
         self.started_at = time.time()
         if self.retention_interval_s > 0:
             self._retention_task = asyncio.get_running_loop().create_task(self._retention_loop())
+        if self.ruler is not None:
+            self._ruler_task = asyncio.get_running_loop().create_task(self._ruler_loop())
         log.info("embedded LGTM server ready: %s", ", ".join(f"{n}={u}" for n, u in self.urls.items()))
 
     def _app(self, ctx: ServerContext) -> web.Application:
@@ -190,6 +197,9 @@ class EmbeddedServer:
         for name, module_name in _API_MODULES.items():
             app = self._app(ctx)
             importlib.import_module(module_name).add_routes(app, ctx)
+            if name in ("mimir", "loki"):
+                assert self.ruler is not None
+                rules_api.add_routes(app, self.ruler, name)
             await self._bind(name, app, wanted[name])
         from labkit.llm.server.app import ServerState, make_app
 
@@ -216,8 +226,24 @@ class EmbeddedServer:
             except Exception:  # keep serving; the next pass tries again
                 log.exception("retention pass failed")
 
+    async def _ruler_loop(self) -> None:
+        # Wake at the next group's due time (at most every second, so new files are seen soon).
+        assert self.ctx is not None and self.ruler is not None
+        ruler = self.ruler
+        while True:
+            try:
+                await self.ctx.run(ruler.evaluate_due)
+            except Exception:  # keep serving; the next cycle tries again
+                log.exception("ruler cycle failed")
+            due = ruler.next_due_ms()
+            wait = 1.0 if due is None else (due - time.time() * 1000) / 1000
+            await asyncio.sleep(min(1.0, max(0.05, wait)))
+
     async def stop(self, grace_s: float = 2.0) -> None:
         """Stop accepting, let in-flight requests finish (up to ``grace_s``), checkpoint and close."""
+        if self._ruler_task is not None:
+            self._ruler_task.cancel()
+            self._ruler_task = None
         if self._retention_task is not None:
             self._retention_task.cancel()
             self._retention_task = None

@@ -97,6 +97,7 @@ class HTTPClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         data: Any = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one request, retrying connection failures and 502/503/504 with a short backoff."""
         last: Exception | None = None
@@ -106,7 +107,7 @@ class HTTPClient:
                 time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
             try:
                 response = self._client.request(
-                    method, path, params=params, headers=headers, json=json, data=data
+                    method, path, params=params, headers=headers, json=json, data=data, content=content
                 )
             except httpx.TimeoutException as exc:
                 last = exc

@@ -10,6 +10,7 @@ import pandas as pd
 
 from labkit.observe._frames import result_frame
 from labkit.observe._http import HTTPClient, ObserveError, QueryError
+from labkit.observe._rules import RulerMixin
 from labkit.observe._time import TimeLike, step_seconds, to_ns, to_timestamp
 
 __all__ = ["Loki"]
@@ -19,8 +20,12 @@ __all__ = ["Loki"]
 CATEGORIZE = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
 
 
-class Loki(HTTPClient):
+class Loki(HTTPClient, RulerMixin):
+    """Loki API client. Ruler: ``rules()``, ``alerts()``, ``wait_for_alert()``, ``set_rule_group()``."""
+
     backend = "Loki"
+    _prom_rules_prefix = "/prometheus/api/v1"
+    _ns_prefix = "/loki/api/v1/rules"
     settings_field = "loki_url"
 
     def _api(

@@ -10,13 +10,20 @@ import pandas as pd
 
 from labkit.observe._frames import result_frame
 from labkit.observe._http import HTTPClient, ObserveError, QueryError
+from labkit.observe._rules import RulerMixin
 from labkit.observe._time import TimeLike, step_seconds, to_seconds, to_timestamp
 
 __all__ = ["Mimir"]
 
 
-class Mimir(HTTPClient):
-    """Prometheus API client; ``url`` includes Mimir's ``/prometheus`` prefix (settings.mimir_url)."""
+class Mimir(HTTPClient, RulerMixin):
+    """Prometheus API client; ``url`` includes Mimir's ``/prometheus`` prefix (settings.mimir_url).
+
+    Ruler: ``rules()``, ``alerts()``, ``wait_for_alert()``, ``set_rule_group()`` (see ``_rules``).
+    """
+
+    _prom_rules_prefix = "/api/v1"
+    _ns_prefix = "/config/v1/rules"
 
     backend = "Mimir"
     settings_field = "mimir_url"

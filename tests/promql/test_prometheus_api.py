@@ -111,7 +111,7 @@ def test_metadata_endpoints(loaded: EmbeddedServer) -> None:
     [
         ({"query": "sum("}, 400, "bad_data", "parse error"),
         ({}, 400, "bad_data", "query"),
-        ({"query": "predict_linear(req_total[5m], 60)"}, 400, "bad_data", "predict_linear"),
+        ({"query": "holt_winters(req_total[5m], 0.5, 0.5)"}, 400, "bad_data", "holt_winters"),
         ({"query": "up", "time": "yesterday"}, 400, "bad_data", "time"),
         (
             {"query": 'label_replace(req_total, "code", "", "code", ".*")', "time": str(T0 / 1000 + 60)},

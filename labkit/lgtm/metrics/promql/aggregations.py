@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import promql_parser as pp
 
+from labkit.lgtm.metrics.promql.topk_heap import heap_select
 from labkit.lgtm.metrics.promql.values import PromQLError, Series, Vector, labels_sig
 from labkit.lgtm.metrics.translate import format_bound
 
@@ -108,9 +109,8 @@ def _topk(op: str, v: Vector, groups: dict[Any, list[Series]], param: Any, n: in
             limit = int(ks[k]) if np.isfinite(ks[k]) else 0
             if limit < 1:
                 continue
-            for row in order[:limit, k]:
-                if not mask[row, k]:
-                    break
+            rows = _kept_rows(op, vals[:, k], mask[:, k], key[:, k], order[:, k], limit)
+            for row in rows:
                 keep[id(members[row])][k] = True
     out = []
     for s in v.series:
@@ -118,6 +118,21 @@ def _topk(op: str, v: Vector, groups: dict[Any, list[Series]], param: Any, n: in
         if present.any():
             out.append(Series(dict(s.labels), s.vals, present))
     return Vector(out)
+
+
+def _kept_rows(
+    op: str, vals: np.ndarray, mask: np.ndarray, key: np.ndarray, order: np.ndarray, limit: int
+) -> list[int]:
+    """Rows of one group kept at one step: the sorted prefix, unless a tie (or NaN) straddles the cut."""
+    n_present = int(mask.sum())
+    if n_present <= limit:
+        return [int(r) for r in order[:n_present]]
+    cut = key[order[limit - 1]], key[order[limit]]
+    if cut[0] != cut[1] and not np.isnan(vals[mask]).any():
+        return [int(r) for r in order[:limit]]
+    # Ties at the cut: Prometheus's heap decides which equal samples survive.
+    samples = [(float(vals[r]), int(r)) for r in np.flatnonzero(mask)]
+    return heap_select(samples, limit, bottom=op == "bottomk")
 
 
 def _count_values(label: str, v: Vector, modifier: Any, n: int) -> Vector:

@@ -13,6 +13,7 @@ from labkit.lgtm.metrics.promql import functions as fn
 from labkit.lgtm.metrics.promql.aggregations import aggregate
 from labkit.lgtm.metrics.promql.binops import binary
 from labkit.lgtm.metrics.promql.range_functions import RANGE_FUNCTIONS, call_range_function
+from labkit.lgtm.metrics.promql.regression import REGRESSION_FUNCTIONS, call_regression
 from labkit.lgtm.metrics.promql.selectors import matchers_of, select_matrix, select_vector
 from labkit.lgtm.metrics.promql.values import (
     Matrix,
@@ -136,6 +137,9 @@ def _matrix_arg(ctx: EvalContext, node: Any) -> Matrix:
 def _call(ctx: EvalContext, node: Any) -> Value:
     name = node.func.name
     args = list(node.args)
+    if name in REGRESSION_FUNCTIONS:
+        horizon = _scalar_arg(ctx, args[1], "predict_linear()'s t") if name == "predict_linear" else None
+        return call_regression(name, _matrix_arg(ctx, args[0]), ctx.steps, horizon)
     if name in RANGE_FUNCTIONS:
         params: list[np.ndarray] = []
         if name == "quantile_over_time":
