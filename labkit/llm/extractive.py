@@ -107,7 +107,7 @@ def _words(text: str) -> list[str]:
 def _sentences(content: str) -> list[str]:
     out = []
     for piece in _SENTENCE.split(content):
-        piece = " ".join(piece.split())
+        piece = " ".join(piece.split()).lstrip("-*+ ")  # a list item's marker is not its text
         # Markup lines (tables, fences, headings) are not answers.
         if len(piece) >= 20 and not piece.startswith(("|", "```", "#")):
             out.append(piece)
