@@ -21,7 +21,7 @@ from labkit.rag.metrics import RetrievedChunk, score_query
 from labkit.rag.search import MODES, Fusion, Mode, Searcher
 from labkit.rag.store import VectorStore
 
-__all__ = ["DEFAULT_KS", "EvalReport", "evaluate", "load_judged_queries"]
+__all__ = ["DEFAULT_KS", "EvalReport", "evaluate", "load_judged_queries", "score_index"]
 
 DEFAULT_KS = (1, 3, 5, 10)
 
@@ -36,6 +36,25 @@ class EvalReport:
 
     def metric_names(self) -> list[str]:
         return [f"recall@{k}" for k in self.ks] + ["mrr", "ndcg@10"]
+
+    def frame(self) -> Any:
+        """Aggregate metrics as a DataFrame: one row per metric, one column per mode."""
+        import pandas as pd
+
+        return pd.DataFrame(self.aggregate()).loc[self.metric_names()]
+
+    def plot(self) -> Any:
+        """A grouped bar chart of the aggregate metrics (a matplotlib Figure)."""
+        import matplotlib.pyplot as plt
+
+        frame = self.frame()
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        frame.plot.bar(ax=ax, rot=0, ylim=(0, 1.05), width=0.8)
+        ax.set_ylabel("mean over queries")
+        ax.set_title(f"retrieval accuracy: {len({r['query_id'] for r in self.rows})} queries")
+        ax.legend(title="search", loc="lower right")
+        fig.tight_layout()
+        return fig
 
     def aggregate(self) -> dict[str, dict[str, float]]:
         """mode -> metric -> mean over queries."""
@@ -111,6 +130,22 @@ def evaluate(
     corpus = Path(corpus)
     name = name or "eval-" + hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:10]
     index = build_index(corpus, store=store, name=name, chunking=chunking)
+    return score_index(store, name, judged, index, ks=ks, modes=modes, fusion=fusion, corpus=corpus)
+
+
+def score_index(
+    store: VectorStore,
+    name: str,
+    judged: Sequence[Query],
+    index: IndexReport,
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+    modes: Sequence[Mode] = MODES,
+    fusion: Fusion | None = None,
+    corpus: Path | None = None,
+) -> EvalReport:
+    """Score an index that is already built (e.g. to compare fusion settings without re-indexing)."""
+    ks = tuple(sorted(set(ks)))
     searcher = Searcher(store, name)
     warnings: list[str] = []
     scored = [q for q in judged if any(g > 0 for g in q.targets.values())]
@@ -118,7 +153,7 @@ def evaluate(
         if query not in scored:
             warnings.append(f"query {query.id} has no relevant judgement and is not scored")
     if not scored:
-        raise JudgementError(f"{queries}: no query has a relevant judgement (give 'relevant' or --qrels)")
+        raise JudgementError("no query has a relevant judgement (give 'relevant' or --qrels)")
     depth = max(10, ks[-1])
     from labkit.rag.embeddings import embed
 
@@ -141,13 +176,13 @@ def evaluate(
             row.update({f"recall@{k}": v for k, v in metrics.recall.items()})
             row.update({"mrr": metrics.mrr, "ndcg@10": metrics.ndcg10, "first_hit": metrics.first_hit})
             rows.append(row)
-    documents = _sources(corpus)
-    for query in scored:
-        for target in query.targets:
-            if target not in documents and target not in seen_targets and not _is_chunk(store, name, target):
-                warnings.append(
-                    f"query {query.id}: judged target {target!r} is neither a document nor a chunk"
-                )
+    if corpus is not None:
+        documents = _sources(corpus)
+        for query in scored:
+            for target in query.targets:
+                known = target in documents or target in seen_targets or _is_chunk(store, name, target)
+                if not known:
+                    warnings.append(f"query {query.id}: judged target {target!r} is not in the corpus")
     return EvalReport(ks=ks, modes=tuple(modes), rows=rows, index=index, warnings=warnings)
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from labkit.agents.rag.graph import AGENT_NAME, RagAnswer, RagConfig, ask, build_graph
+from labkit.agents.rag.graph import AGENT_NAME, RagAnswer, RagConfig, ask, build_graph, inject_fabrication
 
-__all__ = ["AGENT_NAME", "RagAnswer", "RagConfig", "ask", "build_graph"]
+__all__ = ["AGENT_NAME", "RagAnswer", "RagConfig", "ask", "build_graph", "inject_fabrication"]

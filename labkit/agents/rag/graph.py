@@ -30,7 +30,15 @@ from labkit.rag.grounding import SentenceSupport, check_claims, split_claims
 from labkit.rag.search import Filters, Fusion, Hit, Searcher
 from labkit.rag.store import VectorStore
 
-__all__ = ["AGENT_NAME", "SYSTEM_PROMPT", "RagAnswer", "RagConfig", "ask", "build_graph"]
+__all__ = [
+    "AGENT_NAME",
+    "SYSTEM_PROMPT",
+    "RagAnswer",
+    "RagConfig",
+    "ask",
+    "build_graph",
+    "inject_fabrication",
+]
 
 AGENT_NAME = "rag"
 _log = logging.getLogger("labkit.agents.rag")
@@ -234,3 +242,21 @@ def ask(question: str, graph: Any | None = None) -> RagAnswer:
         trace_id=trace_id,
         model=state.get("model"),
     )
+
+
+def inject_fabrication(settings: Any = None, count: int = 1) -> None:
+    """Make the local model's next ``count`` answers end with a fabricated sentence.
+
+    This is the local Messages API server's ``fabricate`` fault (``POST /_labkit/faults``);
+    on the live backend there is nothing to inject and a ``ValueError`` says so.
+    """
+    import httpx
+
+    from labkit.llm.client import choose_backend, ensure_local_server
+
+    choice = choose_backend(settings)
+    if choice.backend != "embedded":
+        raise ValueError("fault injection needs the embedded (offline) model; the live backend is Claude")
+    url = ensure_local_server(settings)
+    body = {"schedule": [{"kind": "fabricate"}] * count, "append": True}
+    httpx.post(url + "/_labkit/faults", json=body, timeout=5.0).raise_for_status()
