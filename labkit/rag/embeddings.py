@@ -27,7 +27,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 # Large enough to amortise the per-call overhead, small enough that one batch of long
 # chunks stays well under a few hundred MB of activations on 2 cores.
 BATCH_SIZE = 64
-_LATENCY_BOUND = 4  # inputs up to this many texts run on one thread (see embed)
+_LATENCY_BOUND = 32  # inputs up to this many texts run on one thread (see embed)
 
 _lock = threading.Lock()
 _model: Any = None
@@ -97,7 +97,7 @@ def embed(texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
     if len(items) <= _LATENCY_BOUND:
         import torch
 
-        # A query is latency-bound: torch's intra-op threads spin-wait, and on a busy
+        # Small inputs are latency-bound: torch's intra-op threads spin-wait, and on a busy
         # 2-core machine a second thread made one query 15x slower (1.5 s vs 90 ms).
         with _lock:
             threads = torch.get_num_threads()

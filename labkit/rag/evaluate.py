@@ -157,7 +157,9 @@ def score_index(
     depth = max(10, ks[-1])
     from labkit.rag.embeddings import embed
 
-    vectors = embed([q.text for q in scored]) if set(modes) & {"dense", "hybrid"} else None
+    vectors = (
+        _query_vectors(tuple(q.text for q in scored), embed) if set(modes) & {"dense", "hybrid"} else None
+    )
     rows: list[dict[str, Any]] = []
     seen_targets: set[str] = set()
     for i, query in enumerate(scored):
@@ -184,6 +186,17 @@ def score_index(
                 if not known:
                     warnings.append(f"query {query.id}: judged target {target!r} is not in the corpus")
     return EvalReport(ks=ks, modes=tuple(modes), rows=rows, index=index, warnings=warnings)
+
+
+_QUERY_CACHE: dict[tuple[str, ...], Any] = {}
+
+
+def _query_vectors(texts: tuple[str, ...], embed: Any) -> Any:
+    """Embed a query set once per process: comparing settings re-scores the same questions."""
+    if texts not in _QUERY_CACHE:
+        _QUERY_CACHE.clear()  # one set at a time is all a notebook or a CLI run needs
+        _QUERY_CACHE[texts] = embed(list(texts))
+    return _QUERY_CACHE[texts]
 
 
 def _sources(corpus: Path) -> set[str]:

@@ -141,4 +141,16 @@ def check_claims(
         from labkit.rag.embeddings import embed as embed_texts
 
         embed = embed_texts
-    return [support(c.sentence, chunks, c.citations, embed) for c in claims]
+    # One batch for every sentence involved: per-claim calls cost a model call each.
+    texts = {c.sentence for c in claims}
+    for claim in claims:
+        for chunk_id in claim.citations:
+            if chunk_id in chunks:
+                texts.update(_sentences(chunks[chunk_id]) or [chunks[chunk_id]])
+    ordered = sorted(texts)
+    vectors = dict(zip(ordered, embed(ordered), strict=True)) if ordered else {}
+
+    def cached(batch: list[str]) -> np.ndarray:
+        return np.stack([vectors[t] if t in vectors else embed([t])[0] for t in batch])
+
+    return [support(c.sentence, chunks, c.citations, cached) for c in claims]
