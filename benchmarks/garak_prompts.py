@@ -94,7 +94,9 @@ def main() -> int:
                 if text in seen:
                     continue
                 seen.add(text)
-                print(json.dumps({"probe": probe_name, "category": category, "family": family, "prompt": text}))
+                print(
+                    json.dumps({"probe": probe_name, "category": category, "family": family, "prompt": text})
+                )
     return 0
 
 
