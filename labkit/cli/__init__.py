@@ -12,11 +12,13 @@ from labkit.cli import (
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
     exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
     grade_cmd,  # noqa: F401  (registers `labkit grade`)
+    guardrails_cmd,  # noqa: F401  (registers `labkit guardrails`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     rag_cmd,  # noqa: F401  (registers `labkit rag`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
     rules_cmd,  # noqa: F401  (registers `labkit rules`)
     run_cmd,  # noqa: F401  (registers `labkit run`)
+    share_cmd,  # noqa: F401  (registers `labkit share`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
 )
 from labkit.cli._app import app

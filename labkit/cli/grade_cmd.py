@@ -12,7 +12,7 @@ from labkit.cli._app import app
 
 __all__ = ["grade_command"]
 
-_STYLE = {"ok": "green", "failed": "red", "timeout": "magenta", "error": "red"}
+_STYLE = {"ok": "green", "failed": "red", "timeout": "magenta", "error": "red", "skipped": "yellow"}
 
 
 @app.command("grade")

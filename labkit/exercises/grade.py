@@ -46,7 +46,7 @@ class GradedNotebook:
     submission: str  # as found (relative to the folder given, or the file given)
     learner: str | None
     reference: str | None  # the reference notebook's name (``04-x/04-x.ipynb``)
-    status: str  # ok | failed | timeout | error
+    status: str  # ok | failed | timeout | error (broken submission) | skipped (a need is missing)
     duration_s: float = 0.0
     error: dict[str, Any] | None = None
     results: dict[str, Any] = field(default_factory=dict)
@@ -254,6 +254,9 @@ def grade(
     result = GradeResult(out_dir, _now(), backend=settings.backend.value)
     result.messages.extend(prepare_backends(settings))
     env = kernel_env(settings)
+    from labkit.needs import Needs
+
+    needs = Needs(settings)  # probed once per grading, like `labkit run`
 
     pm_logger = logging.getLogger("papermill")
     previous = pm_logger.level
@@ -263,7 +266,7 @@ def grade(
             for source, name, learner in submissions:
                 if on_progress:
                     on_progress("start", name, None)
-                entry = _grade_one(source, name, learner, references, out_dir, timeout_s, log, env)
+                entry = _grade_one(source, name, learner, references, out_dir, timeout_s, log, env, needs)
                 result.notebooks.append(entry)
                 _write(result)
                 if on_progress:
@@ -284,7 +287,9 @@ def _grade_one(
     timeout_s: float | None,
     log: Any,
     env: dict[str, str],
+    needs: Any = None,
 ) -> GradedNotebook:
+    from labkit.needs import NeedError, declared_needs
     from labkit.runner import NotebookSpec, _execute
 
     try:
@@ -296,6 +301,19 @@ def _grade_one(
     except ValueError as exc:
         error = {"type": "InvalidSubmission", "message": str(exc), "cell_index": None}
         return GradedNotebook(name, learner, None, "error", error=error)
+    try:
+        missing = needs.missing(declared_needs(references[reference_name])) if needs is not None else []
+    except NeedError as exc:
+        missing, problem = [], str(exc)
+    else:
+        problem = ""
+    if missing or problem:
+        # Same rule as `labkit run`: a notebook this machine cannot run is skipped, not failed.
+        text = problem or "; ".join(
+            f"needs {m.need}: {m.detail}" + (f" (fix: {m.fix})" if m.fix else "") for m in missing
+        )
+        error = {"type": "Skipped", "message": text, "cell_index": None}
+        return GradedNotebook(name, learner, reference_name, "skipped", error=error)
     expected = [c.exercise_id for c in exercise_checks(reference)]
     log.write(f"== {name}\n".encode())
     log.flush()

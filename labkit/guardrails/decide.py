@@ -86,7 +86,7 @@ def _custom(norm: Normalised, policy: GuardrailPolicy) -> Iterable[tuple[str, Ca
 def run_layers(value: object, policy: GuardrailPolicy) -> tuple[list[Finding], list[str], str | None]:
     """Findings, normalisation notes and the redacted text (when something was masked)."""
     try:
-        original, _ = coerce_text(value)
+        original, coerced = coerce_text(value)
     except TypeError:
         kind = type(value).__name__
         return (
@@ -138,7 +138,7 @@ def run_layers(value: object, policy: GuardrailPolicy) -> tuple[list[Finding], l
             _log.exception("guardrail classifier raised")
             findings.append(_error("classifier", exc))
     redacted = redact(original) if any(f.action == "redact" for f in findings) else None
-    return findings, list(norm.notes), redacted
+    return findings, [*coerced, *norm.notes], redacted
 
 
 def check_input(

@@ -60,9 +60,10 @@ _SCRIPT_GATE = {
         re.I,
     ),
     "de": re.compile(
-        r"ignorier|vergiss|vergessen|missacht|übergeh|verwirf|beachte|befolge|alle|die|deine|du bist|ab jetzt|"
-        r"ab sofort|tu so|verhalte|spiele|agiere|deaktivier|umgeh|schalte|entfern|neue|echte|wirkliche|"
-        r"tatsächliche|zeig|gib|gebe|verrat|wiederhol|druck|schreib|nenne|was ist|was sind|teile|kopier|sende|"
+        r"ignorier|vergiss|vergessen|missacht|übergeh|verwirf|beachte|befolge|alle|die|deine|du bist|"
+        r"ab jetzt|ab sofort|tu so|verhalte|spiele|agiere|deaktivier|umgeh|schalte|entfern|neue|echte|"
+        r"wirkliche|tatsächliche|zeig|gib|gebe|verrat|wiederhol|druck|schreib|nenne|was ist|was sind|teile|"
+        r"kopier|sende|"
         r"liste|vergib|bewerte|setze|bewertungs|benotungs|stattdessen|anstatt|statt|übersetze|fasse|führe|"
         r"starte|schick|übermittle|lade|wie|bau|erstelle|programmier",
         re.I,

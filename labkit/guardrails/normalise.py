@@ -139,7 +139,7 @@ _LEET = str.maketrans(
 _LEET_TOKEN = re.compile(r"(?=[\w@$!|+€]*[A-Za-z])(?=[\w@$!|+€]*[0-9@$!|+€][\w@$!|+€]*)[\w@$!|+€]{3,}")
 # one letter, one separator, one letter ...: on the text before spaces are collapsed, so a double
 # space still separates the spaced-out words ("i g n o r e  a l l")
-_SPACED = re.compile(r"(?<![\w])\w(?:[ .\-_*/|]\w){3,}(?![\w])")
+_SPACED = re.compile(r"(?<![\w])\w(?:[ .\-_*/|]\w){2,}(?![\w])")
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _BASE32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{16,}={0,6}(?![A-Z2-7=])")

@@ -80,6 +80,6 @@ def policy_for(kind: str, **overrides: object) -> GuardrailPolicy:
         raise ValueError(f"unknown guardrail policy field(s): {', '.join(sorted(unknown))}")
     base.update(overrides)
     for name in ("disabled", "skip_rules"):
-        if not isinstance(base[name] if name in base else frozenset(), frozenset):
+        if not isinstance(base.get(name, frozenset()), frozenset):
             base[name] = frozenset(base[name])  # type: ignore[arg-type]
     return GuardrailPolicy(**base)  # type: ignore[arg-type]

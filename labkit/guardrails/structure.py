@@ -45,13 +45,14 @@ _COMMON: list[tuple[str, str, str]] = [
     ),
     (
         "fake_user_turn",
-        r"(?:^|\n)\s*(?:User|USER|Human|Customer)\s*:\s*(?:next|now|also|then|ignore|forget|please (?:repeat|ignore|say|"
-        r"print|output|write|tell)|repeat|say|print|output|write the|tell me)",
+        r"(?:^|\n)\s*(?:User|USER|Human|Customer)\s*:\s*(?:next|now|also|then|ignore|forget|"
+        r"please (?:repeat|ignore|say|print|output|write|tell)|repeat|say|print|output|write the|tell me)",
         "contains a fake user turn that adds a new request",
     ),
     (
         "placeholder_turn",
-        r"<(?:translated sentence|answer|response|summary|output|completion|assistant response|reply)[^>]{0,40}>",
+        r"<(?:translated sentence|answer|response|summary|output|completion|assistant response|reply)"
+        r"[^>]{0,40}>",
         "contains a template placeholder that pretends the task is already done",
     ),
     (

@@ -121,3 +121,15 @@ def test_recorded_exercise_round_trips_through_read(tmp_path: Path) -> None:
     assert checks == [failed, CheckResult("c", True, "")]
     assert checks[0].kind == "exercise" and checks[1].kind == "checkpoint"
     assert checks[1].to_dict() == {"name": "c", "passed": True, "detail": ""}
+
+
+def test_reference_checks_fail_cleanly_for_unknown_ids_and_missing_context(
+    shown: list[dict[str, Any]],
+) -> None:
+    from labkit.exercises.workbook import REFERENCE_IDS, reference_check
+
+    assert "logql-warning-lines" in REFERENCE_IDS
+    unknown = _exercise({"q": "x"}, reference_check("no-such-exercise"))
+    assert not unknown.passed and "no reference for exercise 'no-such-exercise'" in unknown.detail
+    missing = _exercise({"q": "x"}, reference_check("logql-warning-lines"))
+    assert not missing.passed and "TypeError" in missing.detail and "since" in missing.detail

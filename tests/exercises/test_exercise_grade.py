@@ -237,3 +237,29 @@ def test_unmatched_submission_names_the_references(tmp_path: Path, reference_dir
         _match(tmp_path / "homework.ipynb", _notebook([]), _references(reference_dir))
     renamed = tmp_path / "01-math-alice.ipynb"
     assert _match(renamed, _notebook([]), _references(reference_dir)) == "01-math/01-math.ipynb"
+
+
+@pytest.mark.notebook
+def test_a_notebook_whose_needs_are_missing_is_skipped_with_the_fix(
+    tmp_path: Path, server_env: Any, reference_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labkit.needs import Availability, Needs
+
+    ref = reference_dir / "01-math" / "01-math.ipynb"
+    ref.write_text(
+        json.dumps({**REFERENCE, "metadata": {**REFERENCE["metadata"], "labkit": {"requires": ["docker"]}}})
+    )
+    monkeypatch.setattr(
+        Needs,
+        "missing",
+        lambda self, needs: [Availability(n, False, "no engine", "start Docker") for n in needs],
+    )
+    _write(tmp_path / "subs" / "ann" / "01-math.ipynb", _learner(CORRECT))
+    result = grade([tmp_path / "subs"], reference_dir=reference_dir, output=tmp_path / "out")
+    [entry] = result.notebooks
+    assert entry.status == "skipped" and entry.exercises == []
+    assert entry.error == {
+        "type": "Skipped",
+        "message": "needs docker: no engine (fix: start Docker)",
+        "cell_index": None,
+    }

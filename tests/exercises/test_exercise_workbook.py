@@ -117,3 +117,60 @@ def test_learner_edition_runs_to_the_end_with_exercises_failing_and_hints_shown(
             for o in c.get("outputs", [])
         )
         assert shown.count("\n  hint: ") == len(exercises)
+
+
+@pytest.mark.notebook
+def test_grade_a_folder_of_real_submissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.exercises.grade import grade
+
+    build_learner_edition([NOTEBOOKS / "03-lgtm"], tmp_path / "learner")
+    learner = (tmp_path / "learner" / "03-lgtm" / "03-lgtm.ipynb").read_text()
+    subs = tmp_path / "submissions"
+    for who in ("right", "wrong", "broken"):
+        (subs / who).mkdir(parents=True)
+    # right: the solution; wrong: Loki's port answered with Tempo's, the rest left as stubs.
+    (subs / "right" / "03-lgtm.ipynb").write_text((NOTEBOOKS / "03-lgtm" / "03-lgtm.ipynb").read_text())
+    wrong = learner.replace(
+        "loki_port = None  # your answer here", "loki_port = urlsplit(settings.tempo_url).port"
+    )
+    assert wrong != learner
+    (subs / "wrong" / "03-lgtm.ipynb").write_text(wrong)
+    (subs / "broken" / "03-lgtm.ipynb").write_text(learner[: len(learner) // 2])
+    with running_server(tmp_path / "server") as srv:
+        monkeypatch.setenv("LABKIT_BACKEND", "embedded")
+        monkeypatch.setenv("LABKIT_DATA_DIR", str(srv.settings.data_dir))
+        for field in PORT_SETTINGS.values():
+            monkeypatch.setenv(f"LABKIT_{field.upper()}", getattr(srv.settings, field))
+        result = grade([subs], reference_dir=NOTEBOOKS, output=tmp_path / "graded", settings=srv.settings)
+    entries = {nb.learner: nb for nb in result.notebooks}
+    assert {c["name"]: c["passed"] for c in entries["right"].exercises} == {
+        "loki-port": True,
+        "promql-hello-by-notebook": True,
+        "traceql-hello-traces": True,
+    }
+    wrong_results = {c["name"]: c for c in entries["wrong"].exercises}
+    assert not any(c["passed"] for c in wrong_results.values())
+    assert "is not the port of loki_url" in wrong_results["loki-port"]["detail"]
+    assert wrong_results["traceql-hello-traces"]["detail"].startswith("not answered yet")
+    assert entries["broken"].status == "error" and "not a notebook" in entries["broken"].error["message"]
+    assert all(
+        c["passed"] for nb in (entries["right"], entries["wrong"]) for c in nb.checks if "kind" not in c
+    )
+
+
+def test_no_reference_query_is_visible_in_the_learner_edition(tmp_path: Path) -> None:
+    import ast
+
+    build_learner_edition([NOTEBOOKS], tmp_path / "learner")
+    for path in sorted((tmp_path / "learner").rglob("*.ipynb")):
+        name = path.relative_to(tmp_path / "learner").as_posix()
+        text = _source(json.loads(path.read_text()))
+        for blocks in scan(load_notebook(NOTEBOOKS / name), name).solutions.values():
+            for block in blocks:
+                for node in ast.walk(ast.parse(block.solution)):
+                    # Query strings the solution assigns (PromQL, LogQL, TraceQL) must not be given away
+                    # anywhere in the learner edition, check cells included.
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                        value = node.value.value
+                        if isinstance(value, str) and "{" in value:
+                            assert value not in text, (name, value)

@@ -19,7 +19,7 @@ _IGNORE = (
     r"don'?t (?:follow|obey)|stop following|no longer follow)"
 )
 _PRIOR = (
-    r"(?:previous|prior|above|earlier|preceding|foregoing|former|all|any|every|your|the|my|system|original|"
+    r"(?:previous|prior|above|earlier|preceding|foregoing|former|all|any|every|your|the|system|original|"
     r"initial|existing|those|these|other|old|current|default|given|following|said|programmed|developer)"
 )
 _RULES_NOUN = (
@@ -249,9 +249,11 @@ RULES: list[Rule] = rules(
             "prompt_extraction",
             "chain_of_thought",
             r"\b(?:print|show|reveal|output|dump|give me|tell me|display|share|expose|write out|leak)\b.{0,20}\b"
-            r"(?:your|the|its)\s+(?:hidden |internal |private |raw |full |entire |complete )?(?:chain[- ]of[- ]"
-            r"thoughts?|reasoning(?: trace| tokens| steps)?|scratch ?pad|inner (?:monologue|thoughts)|"
-            r"internal (?:monologue|thoughts|notes|state)|thinking(?: process| tokens| block)?|thought process)",
+            r"(?:your|the|its)\s+(?:(?:hidden|internal|private|raw|full|entire|complete)\s+)?(?:chain[- ]of[- ]"
+            r"thoughts?|reasoning (?:trace|tokens)|scratch ?pad|inner (?:monologue|thoughts)|"
+            r"internal (?:monologue|thoughts|notes|state)|thinking (?:tokens|block))|\b(?:print|show|reveal|output|"
+            r"dump|give me|display|share|expose|leak)\b.{0,20}\b(?:your|the|its)\s+(?:hidden|internal|private|raw|"
+            r"secret)\s+(?:reasoning|thoughts|thinking|thought process)",
             "asks for the model's hidden reasoning",
         ),
         (
@@ -438,8 +440,10 @@ RULES: list[Rule] = rules(
         (
             "output_hijack",
             "canned_outputs",
-            r"(?:\bi have been (?:pwned|hacked|owned)\b|\bhaha,? pwned\b|\bpwned!*\b|\bi hate humans\b|"
-            r"\bkill all humans\b|\baccess granted\b|\bhacked by\b|\bdeath to all humans\b)",
+            r"\b(?:say|says|print|output|write|type|respond|reply|answer|return|repeat|shout|display|state|"
+            r"translate (?:this|it) as|end with|start with)\b.{0,40}(?:\bi have been (?:pwned|hacked|owned)\b|"
+            r"\bhaha,? pwned\b|\bpwned\b|\bi hate humans\b|\bkill all humans\b|\baccess granted\b|\bhacked by\b|"
+            r"\bdeath to all humans\b)",
             "asks for a well-known injection canary phrase",
         ),
         (

@@ -14,7 +14,7 @@ RULES: list[Rule] = rules(
             "ignore_instructions",
             r"\b(?:ignore|ignorez|ignorer|oublie|oubliez|oublier|néglige|négligez|ne tiens pas compte|ne tenez pas "
             r"compte|fais abstraction|faites abstraction|passe outre|passez outre|n'obéis plus|ne suis plus)\b.{0,40}"
-            r"\b(?:instructions|consignes|règles|directives|ordres|prompt|messages?|restrictions|(?:tout )?ce qui "
+            r"\b(?:consignes|règles|directives|ordres|(?:les |tes |vos |ses |des |ces |mes |nos )instructions|(?:tout )?ce qui "
             r"précède|ce qu'on t'a dit)",
             "asks to ignore the previous instructions",
         ),
