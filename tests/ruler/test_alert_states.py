@@ -166,3 +166,23 @@ def test_evaluate_due_respects_each_group_interval(server: EmbeddedServer, tmp_p
     assert ruler.evaluate_due(T0_MS + 5_000) == 1 and fast.last_eval_ms == T0_MS + 5_000
     assert ruler.evaluate_due(T0_MS + 10_000) == 2
     assert ruler.evaluate_due(T0_MS + 11_000) == 0
+
+
+def test_reload_keeps_alerts_and_ends_the_series_of_removed_rules(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    path = _rules(tmp_path, RULES + "      - record: depth:max\n        expr: max(queue_depth)\n")
+    clock = Clock(T0_MS)
+    ruler = manual_ruler(server, clock, rules=[path])
+    _depth(server, "a", T0_MS, 500)
+    ruler.evaluate_all(T0_MS)
+    [alert] = ruler.groups()[0].rules[0].alerting.active.values()  # type: ignore[union-attr]
+    assert _last(server, {"__name__": "depth:max"}) == (T0_MS, 500.0)
+    # edit an annotation and drop the recording rule: the alert keeps its activeAt
+    path.write_text(RULES.replace("holds", "has"))
+    clock.advance(5)
+    assert ruler.reload() == []
+    [state] = ruler.groups()[0].rules
+    assert state.alerting is not None and list(state.alerting.active.values()) == [alert]
+    ended = _last(server, {"__name__": "depth:max"})
+    assert ended is not None and ended[0] == clock.now_ms and math.isnan(ended[1])

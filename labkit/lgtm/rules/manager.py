@@ -205,15 +205,16 @@ class Ruler:
             return str(exc)
         old_groups = {g.name: g for g in old.groups} if old else {}
         groups = []
+        dropped: list[GroupState] = []  # rules removed from a kept group: their series go stale
         for group in parsed.groups:
             interval = group.interval_ms or self.default_interval_ms
             namespace = path.name.removesuffix(".yaml").removesuffix(".yml")
             state = GroupState(group, engine_name, namespace, interval, [RuleState(r) for r in group.rules])
             previous = old_groups.pop(group.name, None)
             if previous is not None:
-                _copy_state(previous, state)
+                dropped += _copy_state(previous, state)
             groups.append(state)
-        self._mark_stale(list(old_groups.values()))
+        self._mark_stale([*old_groups.values(), *dropped])
         self._files[key] = _LoadedFile(engine_name, stamp, groups)
         log.info("loaded %d rule group(s) from %s (%s)", len(groups), path, engine_name)
         return None
@@ -266,15 +267,24 @@ class Ruler:
     def _evaluate_promql_group(self, engine: Engine, group: GroupState, eval_ts: int, ts_ms: int) -> None:
         from labkit.lgtm.metrics.store import append_samples
 
-        # One transaction for the group (a commit costs far more than a rule). Each rule's
-        # output still reaches the in-memory series index before the next rule runs, as
-        # Prometheus stores it, so a rule can read a series recorded earlier in the group.
+        # One transaction and, mostly, one insert for the group: each insert costs more than a
+        # rule. Prometheus stores a rule's output before the next rule runs, so pending
+        # output is flushed before a rule whose query may read it (it names a series written
+        # earlier in this cycle, or matches on __name__).
+        pending: list[tuple[dict[str, str], int, float]] = []
+        written: set[str] = set()
         try:
             with self.db.transaction() as con:
                 for state in group.rules:
+                    expr = state.rule.expr
+                    if pending and ("__name__" in expr or any(name in expr for name in written)):
+                        append_samples(self.db, con, pending)
+                        pending = []
                     writes = self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
-                    if writes:
-                        append_samples(self.db, con, writes)
+                    pending += writes
+                    written.update(labels["__name__"] for labels, _, _ in writes)
+                if pending:
+                    append_samples(self.db, con, pending)
         except Exception:  # the next cycle writes again; never crash the loop
             log.exception("could not store the results of rule group %r", group.name)
 
@@ -353,8 +363,11 @@ def _recorded(rule: Rule, samples: list[tuple[dict[str, str], float]], limit: in
     return out
 
 
-def _copy_state(old: GroupState, new: GroupState) -> None:
-    """Carry evaluation state to the reloaded group: same rule (kind, name, query) keeps its state."""
+def _copy_state(old: GroupState, new: GroupState) -> list[GroupState]:
+    """Carry evaluation state to the reloaded group: same rule (kind, name, query) keeps its state.
+
+    Returns the old rules that have no successor (as a group), so their series can be ended.
+    """
     by_key = {(r.rule.kind, r.rule.name, r.rule.expr): r for r in old.rules}
     for state in new.rules:
         prev = by_key.pop((state.rule.kind, state.rule.name, state.rule.expr), None)
@@ -370,3 +383,6 @@ def _copy_state(old: GroupState, new: GroupState) -> None:
             state.alerting.copy_from(prev.alerting)
     new.last_eval_ms, new.eval_seconds = old.last_eval_ms, old.eval_seconds
     new.next_eval_ms = old.next_eval_ms if old.interval_ms == new.interval_ms else 0
+    if not by_key:
+        return []
+    return [GroupState(old.group, old.engine, old.namespace, old.interval_ms, list(by_key.values()))]

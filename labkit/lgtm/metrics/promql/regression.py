@@ -77,8 +77,11 @@ def regression_rows(
     sees exactly the sequence of float operations of the scalar version.
     """
     rows, width = ts.shape
-    zeros = lambda: np.zeros(rows)  # noqa: E731 - eight accumulators of one shape
-    n, sum_x, c_x, sum_y, c_y, sum_xy, c_xy, sum_x2, c_x2 = (zeros() for _ in range(9))
+    # The four sums (x, y, xy, x²) side by side: one numpy pass per sample position.
+    totals = np.zeros((4, rows))
+    comps = np.zeros((4, rows))
+    inc = np.empty((4, rows))
+    n = np.zeros(rows)
     init_y = vals[:, 0]
     const_y = np.ones(rows, dtype=bool)
     with np.errstate(all="ignore"):
@@ -89,11 +92,9 @@ def regression_rows(
                 const_y &= ~live | (y == init_y)
             n = np.where(live, n + 1.0, n)
             x = (ts[:, j] - intercept_ms) / 1e3
-            _kahan_cols(x, sum_x, c_x, live)
-            _kahan_cols(y, sum_y, c_y, live)
-            _kahan_cols(x * y, sum_xy, c_xy, live)
-            _kahan_cols(x * x, sum_x2, c_x2, live)
-        sx, sy, sxy, sx2 = sum_x + c_x, sum_y + c_y, sum_xy + c_xy, sum_x2 + c_x2
+            inc[0], inc[1], inc[2], inc[3] = x, y, x * y, x * x
+            _kahan_cols(inc, totals, comps, live)
+        sx, sy, sxy, sx2 = totals + comps
         cov_xy = sxy - sx * sy / n
         var_x = sx2 - sx * sx / n
         slope = cov_xy / var_x
