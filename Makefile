@@ -5,12 +5,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench garak-reviewer clean
 
+# torch goes in first, pinned: 2.13.0 is the CPU build; left to the resolver, the rag
+# extra's `torch>=2.13` would take a newer CUDA build of several GB the workbook never uses.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "labkit needs Python >= 3.11; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	@touch $(STAMP)
 
@@ -28,6 +31,11 @@ test: lint
 
 bench: setup
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# garak (not a labkit dependency: it brings torch) against the Prompt Reviewer service over REST;
+# GARAK_PYTHON is a python that has garak installed (docs/guardrails.md, "garak").
+garak-reviewer: setup
+	LABKIT_GARAK_PYTHON=$${GARAK_PYTHON:-$$LABKIT_GARAK_PYTHON} $(BIN)/python benchmarks/garak_reviewer.py
 
 clean:
 	rm -rf $(VENV) runs .labkit .pytest_cache .ruff_cache

@@ -8,6 +8,9 @@ It never invents knowledge. What it does is real and repeatable:
   :func:`labkit.llm.schema_fill.fill`.
 * **Any other forced tool** gets an input that validates against the tool's
   ``input_schema``.
+* **Questions about documents** given in ``<documents>`` (Anthropic's long-context
+  layout) get an extractive answer from them with ``[source]`` citations
+  (:mod:`labkit.llm.extractive`); the ``fabricate`` fault adds one unsupported sentence.
 * **Plain chat** gets an extractive answer: the request's key sentences and counts,
   prefixed with ``[offline labkit-offline-1]`` so nobody mistakes it for Claude.
 * **Usage** comes from :mod:`labkit.llm.tokenizer`, including prompt caching:
@@ -29,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.llm import rubric
+from labkit.llm import extractive, rubric
 from labkit.llm.schema_fill import SchemaError, fill
 from labkit.llm.tokenizer import count_tokens
 
@@ -225,8 +228,11 @@ class OfflineModel:
         }
 
     # -- answering ----------------------------------------------------------------------------
-    def respond(self, request: Mapping[str, Any], *, malformed_tool_input: bool = False) -> Reply:
-        """Answer one Messages API request. ``malformed_tool_input`` is a fault for resilience lessons."""
+    def respond(
+        self, request: Mapping[str, Any], *, malformed_tool_input: bool = False, fabricate: bool = False
+    ) -> Reply:
+        """Answer one Messages API request. ``malformed_tool_input`` is a fault for resilience
+        lessons; ``fabricate`` makes a document-grounded answer end with an unsupported sentence."""
         _validate(request)
         total_in = self.count_input_tokens(request)
         usage = self._cache_usage(request, total_in)
@@ -249,7 +255,7 @@ class OfflineModel:
             )
             content = [{"type": "tool_use", "id": call_id, "name": tool["name"], "input": tool_input}]
         else:
-            text = self._text_answer(request)
+            text = self._text_answer(request, fabricate=fabricate)
             text, stop_sequence = _apply_stop_sequences(text, request.get("stop_sequences") or [])
             if stop_sequence is not None:
                 stop_reason = "stop_sequence"
@@ -310,9 +316,12 @@ class OfflineModel:
             raise InvalidRequest(f"tools.{tool['name']}.input_schema: the top level must be an object")
         return value
 
-    def _text_answer(self, request: Mapping[str, Any]) -> str:
+    def _text_answer(self, request: Mapping[str, Any], *, fabricate: bool = False) -> str:
         last_user = next(m for m in reversed(request["messages"]) if m["role"] == "user")
         text = _text_of(last_user["content"]).strip()
+        passages, question = extractive.parse_documents(text)
+        if passages:
+            return f"{LABEL} " + extractive.answer(question, passages, fabricate=fabricate)
         if _PROMPT_TAG.search(text) or "review this prompt" in text.lower():
             result = rubric.analyse(_prompt_under_review(request))
             lines = [f"{LABEL} {result.summary}"]

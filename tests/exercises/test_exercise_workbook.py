@@ -21,6 +21,7 @@ WORKBOOK = [
     "04-instrument-an-app",
     "05-first-dashboard",
     "06-prompt-reviewer",
+    "08-rag",
 ]
 
 

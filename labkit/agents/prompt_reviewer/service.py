@@ -1,5 +1,7 @@
 """The Prompt Reviewer as a web service: ``GET /health``, ``POST /review``, ``GET /metrics``.
 
+``POST /review`` answers the review plus ``message``, the text a chat client would show
+(the refusal when the guardrails block, the suggested rewrite otherwise).
 ``/metrics`` serves Prometheus text of the service's own meter provider (GenAI
 histograms, ``labkit_llm_tokens_total``, ``labkit_llm_cost_usd_total``, review counts);
 with ``OTEL_EXPORTER_OTLP_ENDPOINT`` set, the same metrics and the traces are also
@@ -24,7 +26,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from labkit.agents._prom_text import render
-from labkit.agents.prompt_reviewer.graph import AGENT_NAME, build_graph, review
+from labkit.agents.prompt_reviewer.graph import AGENT_NAME, ReviewResult, build_graph, review
 from labkit.config import load_settings
 from labkit.llm.budget import BudgetExceeded
 from labkit.llm.client import choose_backend
@@ -97,7 +99,7 @@ def make_app(graph: Any = None, telemetry: ServiceTelemetry | None = None) -> we
             reviews.add(1, {"status": "budget_exceeded"})
             return web.json_response({"error": str(exc), "type": "budget_exceeded"}, status=429)
         reviews.add(1, {"status": result.status})
-        return web.json_response(result.model_dump(mode="json"))
+        return web.json_response({**result.model_dump(mode="json"), "message": _message(result)})
 
     async def metrics(request: web.Request) -> web.Response:
         text = render(telemetry.reader.get_metrics_data())
@@ -112,6 +114,16 @@ def make_app(graph: Any = None, telemetry: ServiceTelemetry | None = None) -> we
     app.router.add_post("/review", post_review)
     app.router.add_get("/metrics", metrics)
     return app
+
+
+def _message(result: ReviewResult) -> str:
+    """What a chat client shows (and what red-team tools read): the refusal or the rewrite."""
+    if result.status == "blocked":
+        reasons = "; ".join(f.get("reason", "") for f in result.guardrail.get("findings", []))
+        return f"I'm sorry, I can't review this prompt: the guardrails blocked it ({reasons})."
+    if result.review is not None:
+        return result.review.suggested_rewrite
+    return "The review failed: " + "; ".join(result.errors)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -218,8 +218,9 @@ async def _messages(request: web.Request) -> web.StreamResponse:
                 f"tool_choice: forced tool use ({choice.get('type')!r}) is not supported with this model; "
                 'use {"type": "auto"}'
             )
+        kind = fault.kind if fault is not None else None
         reply = state.model.respond(
-            body, malformed_tool_input=fault is not None and fault.kind == "bad_tool_input"
+            body, malformed_tool_input=kind == "bad_tool_input", fabricate=kind == "fabricate"
         )
     except InvalidRequest as exc:
         return _error(400, "invalid_request_error", str(exc), request_id)

@@ -16,13 +16,15 @@ from typing import Any
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultPlan"]
 
-# kind -> (HTTP status, error type); "slow" and "bad_tool_input" answer 200.
+# kind -> (HTTP status, error type); "slow", "bad_tool_input" and "fabricate" answer 200.
+# "fabricate": an answer from given documents ends with a sentence none of them supports.
 FAULT_KINDS: dict[str, tuple[int, str]] = {
     "rate_limit": (429, "rate_limit_error"),
     "overloaded": (529, "overloaded_error"),
     "api_error": (500, "api_error"),
     "slow": (200, ""),
     "bad_tool_input": (200, ""),
+    "fabricate": (200, ""),
 }
 
 
