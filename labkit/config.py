@@ -76,7 +76,7 @@ class Settings(BaseModel):
     k8s_context: str | None = Field(
         None, description="kubeconfig context of a live cluster (kind, minikube...); unset = embedded cluster"
     )
-    kubeconfig: Path | None = Field(None, description="kubeconfig file of the live cluster (default: kubectl's)")
+    kubeconfig: Path | None = Field(None, description="live cluster kubeconfig (default: kubectl's)")
 
     model: str = Field("claude-sonnet-5-5", description="model id for live runs")
     offline_model: str = Field("labkit-offline-1", description="model id of the embedded offline model")

@@ -10,6 +10,7 @@ from labkit.cli import (
     config_cmd,  # noqa: F401  (registers `labkit config`)
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
+    k8s_cmd,  # noqa: F401  (registers `labkit k8s`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
     run_cmd,  # noqa: F401  (registers `labkit run`)

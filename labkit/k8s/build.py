@@ -68,12 +68,19 @@ def ensure_binaries(version: str = K8S_VERSION, progress: Progress | None = None
             progress, close = _tqdm_progress()
         log_path = cache / "build.log"
         started = time.monotonic()
-        env = {**os.environ, "K8S_DEB_VERSION": DEB_SOURCE_VERSION, "K8S_GIT_VERSION": version,
-               "PYTHON": sys.executable}
+        env = {
+            **os.environ,
+            "K8S_DEB_VERSION": DEB_SOURCE_VERSION,
+            "K8S_GIT_VERSION": version,
+            "PYTHON": sys.executable,
+        }
         with open(log_path, "w", encoding="utf-8") as log:
             proc = subprocess.Popen(
                 ["nice", "-n", "10", "bash", str(_SCRIPT), str(cache), str(cache / "work")],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
             )
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -88,5 +95,7 @@ def ensure_binaries(version: str = K8S_VERSION, progress: Progress | None = None
             close()
         if code != 0 or not binaries_built(version):
             tail = "".join(log_path.read_text(encoding="utf-8").splitlines(keepends=True)[-25:])
-            raise ClusterError(f"building Kubernetes {version} failed (exit {code}); full log {log_path}:\n{tail}")
+            raise ClusterError(
+                f"building Kubernetes {version} failed (exit {code}); full log {log_path}:\n{tail}"
+            )
         return time.monotonic() - started

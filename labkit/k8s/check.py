@@ -8,9 +8,9 @@ from pathlib import Path
 from labkit.k8s.errors import ManifestError
 from labkit.k8s.findings import Finding
 from labkit.k8s.kubectl import KubectlError, Target, kubectl
-from labkit.k8s.manifests import Manifest
+from labkit.k8s.manifests import Manifest, yaml_files
 from labkit.k8s.policy import check_policy
-from labkit.k8s.render import load
+from labkit.k8s.render import is_kustomization, load
 from labkit.k8s.validate import validate_schema, validate_server
 
 __all__ = ["check_manifests", "check_paths", "cluster_secret_lookup"]
@@ -40,16 +40,31 @@ def check_paths(paths: list[Path], *, server: Target | None = None) -> list[Find
     """All findings for files/folders/kustomizations; unreadable YAML becomes a ``yaml-invalid`` finding."""
     findings: list[Finding] = []
     manifests: list[Manifest] = []
+    expanded: list[Path] = []
     for path in paths:
+        # One bad file must not hide the findings of its neighbours: load folders file by file.
+        expanded += [path] if is_kustomization(path) or not path.is_dir() else yaml_files(path)
+    for path in expanded:
         try:
             manifests += load([path])
         except ManifestError as exc:
             text = str(exc)
             source, line = _location(text, str(path))
-            findings.append(Finding("yaml-invalid", source, line, "", "", "", text,
-                                    "The file is not valid YAML (or not a Kubernetes object), so nothing in "
-                                    "it can be applied. Look at the line and column named: usually a tab, "
-                                    "a wrong indentation, or a missing ':' or '-'.", "yaml"))
+            findings.append(
+                Finding(
+                    "yaml-invalid",
+                    source,
+                    line,
+                    "",
+                    "",
+                    "",
+                    text,
+                    "The file is not valid YAML (or not a Kubernetes object), so nothing in "
+                    "it can be applied. Look at the line and column named: usually a tab, "
+                    "a wrong indentation, or a missing ':' or '-'.",
+                    "yaml",
+                )
+            )
     return findings + check_manifests(manifests, server=server)
 
 

@@ -59,77 +59,183 @@ def _argv(component: str, layout: Layout, pki: Pki, net: Net) -> list[str]:
     cfg = layout.config
     if component == "etcd":
         return [
-            "etcd", "--name", "labkit", "--data-dir", str(layout.etcd_data),
-            "--listen-client-urls", f"https://127.0.0.1:{net.etcd_port}",
-            "--advertise-client-urls", f"https://127.0.0.1:{net.etcd_port}",
-            "--listen-peer-urls", f"http://127.0.0.1:{net.etcd_peer_port}",
-            "--initial-advertise-peer-urls", f"http://127.0.0.1:{net.etcd_peer_port}",
-            "--initial-cluster", f"labkit=http://127.0.0.1:{net.etcd_peer_port}",
-            "--cert-file", str(pki.cert("etcd")), "--key-file", str(pki.key("etcd")),
-            "--client-cert-auth", "--trusted-ca-file", str(pki.ca),
-            "--quota-backend-bytes", str(512 * 1024 * 1024),
-            "--snapshot-count", "5000", "--log-level", "warn", "--logger", "zap",
+            "etcd",
+            "--name",
+            "labkit",
+            "--data-dir",
+            str(layout.etcd_data),
+            "--listen-client-urls",
+            f"https://127.0.0.1:{net.etcd_port}",
+            "--advertise-client-urls",
+            f"https://127.0.0.1:{net.etcd_port}",
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{net.etcd_peer_port}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{net.etcd_peer_port}",
+            "--initial-cluster",
+            f"labkit=http://127.0.0.1:{net.etcd_peer_port}",
+            "--cert-file",
+            str(pki.cert("etcd")),
+            "--key-file",
+            str(pki.key("etcd")),
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            str(pki.ca),
+            "--quota-backend-bytes",
+            str(512 * 1024 * 1024),
+            "--snapshot-count",
+            "5000",
+            "--log-level",
+            "warn",
+            "--logger",
+            "zap",
         ]
     if component == "kube-apiserver":
         return [
             str(binary("kube-apiserver")),
-            "--etcd-servers", f"https://127.0.0.1:{net.etcd_port}",
-            "--etcd-cafile", str(pki.ca), "--etcd-certfile", str(pki.cert("apiserver-etcd-client")),
-            "--etcd-keyfile", str(pki.key("apiserver-etcd-client")),
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-            "--secure-port", str(net.apiserver_port), "--insecure-port", "0",
-            "--service-cluster-ip-range", net.service_cidr,
-            "--authorization-mode", "Node,RBAC", "--client-ca-file", str(pki.ca),
-            "--tls-cert-file", str(pki.cert("apiserver")), "--tls-private-key-file", str(pki.key("apiserver")),
-            "--kubelet-client-certificate", str(pki.cert("apiserver-kubelet-client")),
-            "--kubelet-client-key", str(pki.key("apiserver-kubelet-client")),
-            "--kubelet-certificate-authority", str(pki.ca),
-            "--kubelet-preferred-address-types", "InternalIP",
-            "--service-account-key-file", str(pki.sa_pub),
-            "--service-account-signing-key-file", str(pki.sa_key),
-            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-            "--enable-admission-plugins", "NodeRestriction",
-            "--allow-privileged", "true",
+            "--etcd-servers",
+            f"https://127.0.0.1:{net.etcd_port}",
+            "--etcd-cafile",
+            str(pki.ca),
+            "--etcd-certfile",
+            str(pki.cert("apiserver-etcd-client")),
+            "--etcd-keyfile",
+            str(pki.key("apiserver-etcd-client")),
+            "--bind-address",
+            "127.0.0.1",
+            "--advertise-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(net.apiserver_port),
+            "--insecure-port",
+            "0",
+            "--service-cluster-ip-range",
+            net.service_cidr,
+            "--authorization-mode",
+            "Node,RBAC",
+            "--client-ca-file",
+            str(pki.ca),
+            "--tls-cert-file",
+            str(pki.cert("apiserver")),
+            "--tls-private-key-file",
+            str(pki.key("apiserver")),
+            "--kubelet-client-certificate",
+            str(pki.cert("apiserver-kubelet-client")),
+            "--kubelet-client-key",
+            str(pki.key("apiserver-kubelet-client")),
+            "--kubelet-certificate-authority",
+            str(pki.ca),
+            "--kubelet-preferred-address-types",
+            "InternalIP",
+            "--service-account-key-file",
+            str(pki.sa_pub),
+            "--service-account-signing-key-file",
+            str(pki.sa_key),
+            "--service-account-issuer",
+            "https://kubernetes.default.svc.cluster.local",
+            "--enable-admission-plugins",
+            "NodeRestriction",
+            "--allow-privileged",
+            "true",
             # Endpoints reject loopback addresses; nothing needs the `kubernetes` Service's endpoints.
-            "--endpoint-reconciler-type", "none",
-            "--profiling", "false", "--anonymous-auth", "false",
-            "--cert-dir", str(cfg / "apiserver-certs"),
+            "--endpoint-reconciler-type",
+            "none",
+            "--profiling",
+            "false",
+            "--anonymous-auth",
+            "false",
+            "--cert-dir",
+            str(cfg / "apiserver-certs"),
         ]
     if component == "kube-controller-manager":
         kc = str(layout.kubeconfig("controller-manager"))
         return [
             str(binary("kube-controller-manager")),
-            "--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
-            "--bind-address", "127.0.0.1", "--secure-port", str(net.controller_manager_port), "--port", "0",
-            "--cert-dir", str(cfg / "controller-manager-certs"),
-            "--service-account-private-key-file", str(pki.sa_key), "--root-ca-file", str(pki.ca),
-            "--use-service-account-credentials", "true",
-            "--cluster-signing-cert-file", str(pki.ca), "--cluster-signing-key-file", str(pki.key("ca")),
-            "--service-cluster-ip-range", net.service_cidr,
-            "--leader-elect", "false", "--profiling", "false",
-            "--node-monitor-period", "2s",
+            "--kubeconfig",
+            kc,
+            "--authentication-kubeconfig",
+            kc,
+            "--authorization-kubeconfig",
+            kc,
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(net.controller_manager_port),
+            "--port",
+            "0",
+            "--cert-dir",
+            str(cfg / "controller-manager-certs"),
+            "--service-account-private-key-file",
+            str(pki.sa_key),
+            "--root-ca-file",
+            str(pki.ca),
+            "--use-service-account-credentials",
+            "true",
+            "--cluster-signing-cert-file",
+            str(pki.ca),
+            "--cluster-signing-key-file",
+            str(pki.key("ca")),
+            "--service-cluster-ip-range",
+            net.service_cidr,
+            "--leader-elect",
+            "false",
+            "--profiling",
+            "false",
+            "--node-monitor-period",
+            "2s",
         ]
     if component == "kube-scheduler":
         kc = str(layout.kubeconfig("scheduler"))
         return [
             str(binary("kube-scheduler")),
-            "--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
-            "--bind-address", "127.0.0.1", "--secure-port", str(net.scheduler_port), "--port", "0",
-            "--cert-dir", str(cfg / "scheduler-certs"),
-            "--leader-elect", "false", "--profiling", "false",
+            "--kubeconfig",
+            kc,
+            "--authentication-kubeconfig",
+            kc,
+            "--authorization-kubeconfig",
+            kc,
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(net.scheduler_port),
+            "--port",
+            "0",
+            "--cert-dir",
+            str(cfg / "scheduler-certs"),
+            "--leader-elect",
+            "false",
+            "--profiling",
+            "false",
         ]
     if component == "kubelet":
         return [
             str(binary("kubelet")),
-            "--config", str(cfg / "kubelet.yaml"),
-            "--kubeconfig", str(layout.kubeconfig("node")),
-            "--container-runtime", "docker",
-            "--network-plugin", "cni", "--cni-bin-dir", str(CNI_BIN_DIR),
-            "--cni-conf-dir", str(layout.cni_conf_dir), "--cni-cache-dir", str(layout.root / "cni" / "cache"),
-            "--root-dir", str(layout.kubelet_root), "--cert-dir", str(cfg / "kubelet-certs"),
-            "--hostname-override", "node-1", "--node-ip", net.node_ip,
-            "--pod-infra-container-image", PAUSE_IMAGE,
-            "--v", "1",
+            "--config",
+            str(cfg / "kubelet.yaml"),
+            "--kubeconfig",
+            str(layout.kubeconfig("node")),
+            "--container-runtime",
+            "docker",
+            "--network-plugin",
+            "cni",
+            "--cni-bin-dir",
+            str(CNI_BIN_DIR),
+            "--cni-conf-dir",
+            str(layout.cni_conf_dir),
+            "--cni-cache-dir",
+            str(layout.root / "cni" / "cache"),
+            "--root-dir",
+            str(layout.kubelet_root),
+            "--cert-dir",
+            str(cfg / "kubelet-certs"),
+            "--hostname-override",
+            "node-1",
+            "--node-ip",
+            net.node_ip,
+            "--pod-infra-container-image",
+            PAUSE_IMAGE,
+            "--v",
+            "1",
         ]
     if component == "kube-proxy":
         return [str(binary("kube-proxy")), "--config", str(cfg / "kube-proxy.yaml"), "--v", "1"]
@@ -214,7 +320,10 @@ def _default_service_account(pki: Pki, net: Net) -> bool:
     # Pods are refused until the controller-manager created the namespace's default ServiceAccount.
     try:
         with _client(pki) as client:
-            return client.get(f"{net.server}/api/v1/namespaces/default/serviceaccounts/default").status_code == 200
+            return (
+                client.get(f"{net.server}/api/v1/namespaces/default/serviceaccounts/default").status_code
+                == 200
+            )
     except (httpx.HTTPError, OSError):
         return False
 
@@ -236,8 +345,9 @@ def _ensure_pause_image() -> None:
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
     buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=PAUSE_IMAGE, rm=True,
-                        labels={"org.labkit.k8s": "pause"})
+    client.images.build(
+        fileobj=buf, custom_context=True, tag=PAUSE_IMAGE, rm=True, labels={"org.labkit.k8s": "pause"}
+    )
 
 
 def _running_pid(layout: Layout, component: str) -> int | None:
@@ -246,7 +356,9 @@ def _running_pid(layout: Layout, component: str) -> int | None:
 
 def _start(component: str, layout: Layout, pki: Pki, net: Net, timeout_s: float) -> None:
     if _running_pid(layout, component) is None:
-        procs.start(_argv(component, layout, pki, net), log=layout.log(component), pid_file=layout.pid(component))
+        procs.start(
+            _argv(component, layout, pki, net), log=layout.log(component), pid_file=layout.pid(component)
+        )
     _wait_healthy(component, layout, pki, net, timeout_s)
 
 
@@ -268,9 +380,20 @@ def up(
         say(f"built Kubernetes {K8S_VERSION} in {build_s:.0f}s")
     started = time.monotonic()
     layout.ensure()
-    pki = ensure_pki(layout.pki, server_sans=["127.0.0.1", net.node_ip, net.service_ip, "localhost", "node-1",
-                                              "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                                              "kubernetes.default.svc.cluster.local"])
+    pki = ensure_pki(
+        layout.pki,
+        server_sans=[
+            "127.0.0.1",
+            net.node_ip,
+            net.service_ip,
+            "localhost",
+            "node-1",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ],
+    )
     write_configs(layout, pki, net)
     if all(_running_pid(layout, c) is None for c in COMPONENTS):
         host.snapshot(layout)
@@ -281,8 +404,9 @@ def up(
     # After the apiserver is ready: earlier they hit RBAC "forbidden" and exit.
     for component in ("kube-controller-manager", "kube-scheduler"):
         if _running_pid(layout, component) is None:
-            procs.start(_argv(component, layout, pki, net), log=layout.log(component),
-                        pid_file=layout.pid(component))
+            procs.start(
+                _argv(component, layout, pki, net), log=layout.log(component), pid_file=layout.pid(component)
+            )
     host.ensure_bridge(net)
     host.ensure_forward_rule(net)
     _ensure_pause_image()

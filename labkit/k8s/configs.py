@@ -17,8 +17,13 @@ from labkit.k8s.pki import Pki
 __all__ = ["write_configs", "write_kubeconfig"]
 
 # kubeconfig file stem -> certificate stem in the PKI
-KUBECONFIGS = {"admin": "admin", "controller-manager": "controller-manager", "scheduler": "scheduler",
-               "node": "node", "proxy": "proxy"}
+KUBECONFIGS = {
+    "admin": "admin",
+    "controller-manager": "controller-manager",
+    "scheduler": "scheduler",
+    "node": "node",
+    "proxy": "proxy",
+}
 
 
 def write_kubeconfig(path: Path, pki: Pki, who: str, server: str, context: str = "labkit") -> None:
@@ -26,8 +31,9 @@ def write_kubeconfig(path: Path, pki: Pki, who: str, server: str, context: str =
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority": str(pki.ca)}}],
-        "users": [{"name": who, "user": {"client-certificate": str(pki.cert(who)),
-                                         "client-key": str(pki.key(who))}}],
+        "users": [
+            {"name": who, "user": {"client-certificate": str(pki.cert(who)), "client-key": str(pki.key(who))}}
+        ],
         "contexts": [{"name": context, "context": {"cluster": context, "user": who, "namespace": "default"}}],
         "current-context": context,
     }

@@ -7,7 +7,7 @@ __all__ = ["ClusterError", "K8sError", "ManifestError", "NotSupportedHere", "Rol
 LIVE_PATH = (
     "Use a cluster you already have instead (the live path): kind (`kind create cluster`), minikube, "
     "Docker Desktop or a cloud cluster, then point labkit at its kubeconfig context with "
-    "`LABKIT_K8S_CONTEXT=<context>` (or `k8s_context = \"...\"` in labkit.toml)."
+    '`LABKIT_K8S_CONTEXT=<context>` (or `k8s_context = "..."` in labkit.toml).'
 )
 
 

@@ -8,8 +8,8 @@ the components' memory).
 
 from __future__ import annotations
 
+import contextlib
 import json
-
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,8 +85,20 @@ def ensure_forward_rule(net: Net = NET) -> None:
     """
     if _run("iptables", "-t", "filter", "-S", FORWARD_CHAIN).returncode != 0:
         _run("iptables", "-t", "filter", "-N", FORWARD_CHAIN, check=True)
-        _run("iptables", "-t", "filter", "-A", FORWARD_CHAIN, "-i", net.bridge, "-o", net.bridge,
-             "-j", "ACCEPT", check=True)
+        _run(
+            "iptables",
+            "-t",
+            "filter",
+            "-A",
+            FORWARD_CHAIN,
+            "-i",
+            net.bridge,
+            "-o",
+            net.bridge,
+            "-j",
+            "ACCEPT",
+            check=True,
+        )
     if _run("iptables", "-t", "filter", "-C", "FORWARD", "-j", FORWARD_CHAIN).returncode != 0:
         _run("iptables", "-t", "filter", "-I", "FORWARD", "1", "-j", FORWARD_CHAIN, check=True)
 
@@ -156,16 +168,13 @@ def _remove_cgroups() -> None:
         for top in (controller / "kubepods", controller / "kubepods.slice"):
             if not top.is_dir():
                 continue
-            for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
-                                 reverse=True):
-                try:
+            for folder in sorted(
+                (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+            ):
+                with contextlib.suppress(OSError):  # still in use: leave it rather than fail down
                     folder.rmdir()
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(OSError):
                 top.rmdir()
-            except OSError:
-                pass
 
 
 def _restore(layout: Layout) -> None:
@@ -211,5 +220,3 @@ def clean(layout: Layout, net: Net = NET) -> list[str]:
         _restore(layout)
         done.append("restored host sysctls")
     return done
-
-

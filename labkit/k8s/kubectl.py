@@ -84,7 +84,11 @@ def kubectl(
     try:
         proc = subprocess.run(
             [str(kubectl_path()), *argv],
-            input=input, capture_output=True, text=True, env=tgt.env, timeout=timeout_s,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=tgt.env,
+            timeout=timeout_s,
         )
     except subprocess.TimeoutExpired as exc:
         raise K8sError(f"`kubectl {shlex.join(args)}` did not finish within {timeout_s:.0f}s") from exc

@@ -120,7 +120,15 @@ class Layout:
         return self.run / f"{component}.pid"
 
     def ensure(self) -> None:
-        for folder in (self.root, self.logs, self.run, self.etcd_data, self.kubelet_root, self.cni_conf_dir,
-                       self.cni_state, self.config):
+        for folder in (
+            self.root,
+            self.logs,
+            self.run,
+            self.etcd_data,
+            self.kubelet_root,
+            self.cni_conf_dir,
+            self.cni_state,
+            self.config,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         self.etcd_data.chmod(0o700)

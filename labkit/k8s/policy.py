@@ -126,12 +126,21 @@ def _volume_secrets(spec: dict[str, Any]) -> Iterable[str]:
             yield str(secret.get("secretName", ""))
 
 
-def _container_checks(m: Manifest, spec: dict[str, Any], c: dict[str, Any], known_secrets: set[str],
-                      secret_exists: Callable[[str, str], bool] | None) -> Iterable[tuple[str, str]]:
+def _container_checks(
+    m: Manifest,
+    spec: dict[str, Any],
+    c: dict[str, Any],
+    known_secrets: set[str],
+    secret_exists: Callable[[str, str], bool] | None,
+) -> Iterable[tuple[str, str]]:
     resources = c.get("resources") or {}
     requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
-    absent = [f"{kind}.{res}" for kind, table in (("requests", requests), ("limits", limits))
-              for res in ("cpu", "memory") if res not in table]
+    absent = [
+        f"{kind}.{res}"
+        for kind, table in (("requests", requests), ("limits", limits))
+        for res in ("cpu", "memory")
+        if res not in table
+    ]
     if absent:
         yield "resources-missing", f"no resources {', '.join(absent)}"
     if m.kind in _LONG_RUNNING:
@@ -155,13 +164,19 @@ def _container_checks(m: Manifest, spec: dict[str, Any], c: dict[str, Any], know
     for env in c.get("env") or []:
         if isinstance(env, dict) and env.get("value") and _SECRET_NAME.search(str(env.get("name", ""))):
             # Never echo the value: the finding itself must not leak the secret.
-            yield "inline-secret", f"env {env['name']} holds a literal value (length {len(str(env['value']))})"
+            yield (
+                "inline-secret",
+                f"env {env['name']} holds a literal value (length {len(str(env['value']))})",
+            )
     for secret in [*_secret_refs(spec, c)]:
         if secret in known_secrets:
             continue
         if secret_exists is not None and secret_exists(m.namespace, secret):
             continue
-        yield "secret-missing", f"refers to Secret {secret!r}, which is neither in these files nor in the cluster"
+        yield (
+            "secret-missing",
+            f"refers to Secret {secret!r}, which is neither in these files nor in the cluster",
+        )
     runs_root, writable = _security(spec, c)
     if runs_root:
         yield "runs-as-root", "neither runAsNonRoot: true nor a non-zero runAsUser is set"
@@ -182,7 +197,9 @@ def check_policy(
     findings: list[Finding] = []
 
     def add(m: Manifest, rule: str, container: str, message: str) -> None:
-        findings.append(Finding(rule, m.source, m.line, m.kind, m.name, container, message, EXPLANATIONS[rule]))
+        findings.append(
+            Finding(rule, m.source, m.line, m.kind, m.name, container, message, EXPLANATIONS[rule])
+        )
 
     known_secrets = {m.name for m in manifests if m.kind == "Secret"}
     # kustomize secretGenerator output and `kubectl create secret` are the other sources.
@@ -201,14 +218,22 @@ def check_policy(
                 add(m, rule, str(c.get("name", "")), message)
         for secret in _volume_secrets(spec):
             if secret not in known_secrets and not (secret_exists and secret_exists(m.namespace, secret)):
-                add(m, "secret-missing", "", f"volume uses Secret {secret!r}, which is neither in these files "
-                    "nor in the cluster")
+                add(
+                    m,
+                    "secret-missing",
+                    "",
+                    f"volume uses Secret {secret!r}, which is neither in these files nor in the cluster",
+                )
         if m.kind in _WORKLOADS:
-            selector = ((m.obj.get("spec") or {}).get("selector") or {})
+            selector = (m.obj.get("spec") or {}).get("selector") or {}
             match = selector.get("matchLabels", selector if m.kind == "ReplicationController" else {})
             if match and not _selector_matches(match, _template_labels(m)):
-                add(m, "selector-mismatch", "", f"selector {match} does not match template labels "
-                    f"{_template_labels(m)}")
+                add(
+                    m,
+                    "selector-mismatch",
+                    "",
+                    f"selector {match} does not match template labels {_template_labels(m)}",
+                )
 
     for m in manifests:
         if m.kind != "Service":
@@ -234,6 +259,10 @@ def check_policy(
             target = (port or {}).get("targetPort", (port or {}).get("port"))
             if target is not None and not _port_matches(target, numbers, names):
                 declared = ", ".join([str(n) for n in sorted(numbers)] + sorted(names)) or "none"
-                add(m, "service-target-port", "", f"targetPort {target} is not a port of the selected "
-                    f"containers ({declared})")
+                add(
+                    m,
+                    "service-target-port",
+                    "",
+                    f"targetPort {target} is not a port of the selected containers ({declared})",
+                )
     return findings

@@ -46,7 +46,10 @@ def _docker_problem() -> str | None:
         client = docker.from_env(timeout=5)
         info = client.info()
     except Exception as exc:
-        return f"no Docker engine answers ({type(exc).__name__}): start dockerd (`bash .ci/docker.sh` installs and starts one)"
+        return (
+            f"no Docker engine answers ({type(exc).__name__}): start dockerd "
+            "(`bash .ci/docker.sh` installs and starts one)"
+        )
     if not has_cap_sys_resource() and info.get("DefaultRuntime") != "labkit-runc":
         return (
             "root lacks CAP_SYS_RESOURCE here and dockerd's default runtime does not clamp oom_score_adj, "

@@ -7,6 +7,7 @@ while /proc says the pid still runs the same program (pids get reused).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,7 +82,5 @@ def stop(pid_file: Path, program: str, *, grace_s: float = 10.0) -> bool:
 
 def _reap(pid: int) -> None:
     # A component started by this very process is our child: collect it so it is not a zombie.
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
