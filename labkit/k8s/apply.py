@@ -88,7 +88,12 @@ def stuck_reasons(
     events = json.loads(kubectl("get", "events", "-n", namespace, "-o", "json", tgt=tgt).stdout)
     for ev in events.get("items", []):
         involved = ev.get("involvedObject") or {}
-        if involved.get("name") in names and ev.get("type") == "Warning":
+        # MissingClusterDNS is on every pod of a cluster without a DNS add-on: noise, not a cause.
+        if (
+            involved.get("name") in names
+            and ev.get("type") == "Warning"
+            and ev.get("reason") != "MissingClusterDNS"
+        ):
             reasons.append(
                 f"event pod/{involved['name']}: {ev.get('reason')}: {ev.get('message', '').strip()}"
             )

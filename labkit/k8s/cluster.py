@@ -10,6 +10,7 @@ node uses the CNI bridge it creates (10.244.0.1). State, logs and pid files live
 from __future__ import annotations
 
 import io
+import ssl
 import tarfile
 import time
 from collections.abc import Callable
@@ -135,15 +136,12 @@ def _argv(component: str, layout: Layout, pki: Pki, net: Net) -> list[str]:
             "https://kubernetes.default.svc.cluster.local",
             "--enable-admission-plugins",
             "NodeRestriction",
-            "--allow-privileged",
-            "true",
+            "--allow-privileged=true",
             # Endpoints reject loopback addresses; nothing needs the `kubernetes` Service's endpoints.
             "--endpoint-reconciler-type",
             "none",
-            "--profiling",
-            "false",
-            "--anonymous-auth",
-            "false",
+            "--profiling=false",
+            "--anonymous-auth=false",
             "--cert-dir",
             str(cfg / "apiserver-certs"),
         ]
@@ -169,18 +167,15 @@ def _argv(component: str, layout: Layout, pki: Pki, net: Net) -> list[str]:
             str(pki.sa_key),
             "--root-ca-file",
             str(pki.ca),
-            "--use-service-account-credentials",
-            "true",
+            "--use-service-account-credentials=true",
             "--cluster-signing-cert-file",
             str(pki.ca),
             "--cluster-signing-key-file",
             str(pki.key("ca")),
             "--service-cluster-ip-range",
             net.service_cidr,
-            "--leader-elect",
-            "false",
-            "--profiling",
-            "false",
+            "--leader-elect=false",
+            "--profiling=false",
             "--node-monitor-period",
             "2s",
         ]
@@ -202,10 +197,8 @@ def _argv(component: str, layout: Layout, pki: Pki, net: Net) -> list[str]:
             "0",
             "--cert-dir",
             str(cfg / "scheduler-certs"),
-            "--leader-elect",
-            "false",
-            "--profiling",
-            "false",
+            "--leader-elect=false",
+            "--profiling=false",
         ]
     if component == "kubelet":
         return [
@@ -243,7 +236,10 @@ def _argv(component: str, layout: Layout, pki: Pki, net: Net) -> list[str]:
 
 
 def _client(pki: Pki, who: str = "admin") -> httpx.Client:
-    return httpx.Client(verify=str(pki.ca), cert=(str(pki.cert(who)), str(pki.key(who))), timeout=3.0)
+    # An SSLContext carries the client certificate (httpx's `cert=` argument is deprecated).
+    ctx = ssl.create_default_context(cafile=str(pki.ca))
+    ctx.load_cert_chain(str(pki.cert(who)), str(pki.key(who)))
+    return httpx.Client(verify=ctx, timeout=3.0)
 
 
 def _health_url(component: str, net: Net) -> str:
@@ -380,6 +376,7 @@ def up(
         say(f"built Kubernetes {K8S_VERSION} in {build_s:.0f}s")
     started = time.monotonic()
     layout.ensure()
+    layout.mark_current()
     pki = ensure_pki(
         layout.pki,
         server_sans=[

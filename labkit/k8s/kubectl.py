@@ -55,7 +55,11 @@ def target(settings: Settings | None = None) -> Target:
     settings = settings or load_settings()
     if settings.k8s_context:
         return Target("live", settings.kubeconfig, settings.k8s_context)
-    return Target("embedded", Layout.for_data_dir(settings.data_dir).admin_kubeconfig, "labkit")
+    own = Layout.for_data_dir(settings.data_dir)
+    current = Layout.current()
+    if not own.admin_kubeconfig.exists() and current is not None and current.admin_kubeconfig.exists():
+        own = current  # the cluster was started from another data dir
+    return Target("embedded", own.admin_kubeconfig, "labkit")
 
 
 def kubectl_path() -> Path:

@@ -60,6 +60,10 @@ def binary_cache(version: str = K8S_VERSION) -> Path:
     return Path(base) / version
 
 
+def _current_file() -> Path:
+    return binary_cache().parent / "current-cluster"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every file of one embedded cluster under ``<data_dir>/k8s``."""
@@ -118,6 +122,22 @@ class Layout:
 
     def pid(self, component: str) -> Path:
         return self.run / f"{component}.pid"
+
+    @classmethod
+    def current(cls) -> Layout | None:
+        """The machine's running embedded cluster, wherever its data dir is (there is one per machine).
+
+        A notebook kernel may run with another data dir (tests give each run its own LGTM store);
+        it still finds the one cluster through this pointer, written by ``up``.
+        """
+        try:
+            return cls(Path(_current_file().read_text(encoding="utf-8").strip()))
+        except OSError:
+            return None
+
+    def mark_current(self) -> None:
+        _current_file().parent.mkdir(parents=True, exist_ok=True)
+        _current_file().write_text(str(self.root) + "\n", encoding="utf-8")
 
     def ensure(self) -> None:
         for folder in (

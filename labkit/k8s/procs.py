@@ -56,6 +56,11 @@ def start(argv: list[str], *, log: Path, pid_file: Path, env: dict[str, str] | N
             close_fds=True,
         )
     pid_file.write_text(f"{proc.pid}\n")
+    # Until exec() completes /proc shows our own command line; wait for the program's.
+    program = os.path.basename(argv[0])
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and proc.poll() is None and alive_pid(pid_file, program) is None:
+        time.sleep(0.01)
     return proc.pid
 
 

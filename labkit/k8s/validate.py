@@ -142,10 +142,24 @@ def validate_schema(manifests: list[Manifest], version: str = SCHEMA_VERSION) ->
     return out
 
 
+def _namespace_exists(name: str, tgt: Target | None) -> bool:
+    try:
+        kubectl("get", "namespace", name, "-o", "name", tgt=tgt, timeout_s=15)
+        return True
+    except KubectlError:
+        return False
+
+
 def validate_server(manifests: list[Manifest], tgt: Target | None = None) -> list[Finding]:
     """``kubectl apply --dry-run=server`` per object, so each message belongs to one object."""
     out = []
+    created_here = {m.name for m in manifests if m.kind == "Namespace"}
     for m in manifests:
+        obj = m.obj
+        if m.kind != "Namespace" and m.namespace in created_here and not _namespace_exists(m.namespace, tgt):
+            # A dry-run creates nothing, so an object inside a namespace this same set creates is
+            # dry-run in `default` instead: its kind, version and fields are checked all the same.
+            obj = {**obj, "metadata": {**obj.get("metadata", {}), "namespace": "default"}}
         try:
             kubectl(
                 "apply",
@@ -155,7 +169,7 @@ def validate_server(manifests: list[Manifest], tgt: Target | None = None) -> lis
                 "-f",
                 "-",
                 tgt=tgt,
-                input=yaml.safe_dump(m.obj, sort_keys=False),
+                input=yaml.safe_dump(obj, sort_keys=False),
             )
         except KubectlError as exc:
             message = exc.stderr
