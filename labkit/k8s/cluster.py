@@ -27,7 +27,7 @@ from labkit.k8s.layout import COMPONENTS, K8S_VERSION, NET, PAUSE_IMAGE, Layout,
 from labkit.k8s.pki import Pki, ensure_pki
 from labkit.k8s.prereq import CNI_BIN_DIR, require
 
-__all__ = ["ClusterStatus", "ComponentStatus", "down", "env_lines", "status", "up"]
+__all__ = ["ClusterStatus", "ComponentStatus", "current_data_dir", "down", "env_lines", "status", "up"]
 
 Say = Callable[[str], None]
 
@@ -466,6 +466,12 @@ def down(data_dir: Path, *, say: Say = print, purge: bool = False) -> list[str]:
     for line in done:
         say(line)
     return done
+
+
+def current_data_dir(default: Path) -> Path:
+    """The data dir of the machine's embedded cluster (the last ``up``), else ``default``."""
+    current = Layout.current()
+    return current.root.parent if current is not None else default
 
 
 def env_lines(data_dir: Path) -> list[str]:

@@ -16,6 +16,10 @@ from pathlib import Path
 
 __all__ = ["alive_pid", "start", "stop"]
 
+# Components this process started: kept referenced so Popen never warns "still running" when
+# collected (they are meant to outlive us), and waited for by ``stop`` so none stays a zombie.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def _cmdline(pid: int) -> list[str]:
     try:
@@ -56,6 +60,7 @@ def start(argv: list[str], *, log: Path, pid_file: Path, env: dict[str, str] | N
             close_fds=True,
         )
     pid_file.write_text(f"{proc.pid}\n")
+    _CHILDREN[proc.pid] = proc
     # Until exec() completes /proc shows our own command line; wait for the program's.
     program = os.path.basename(argv[0])
     deadline = time.monotonic() + 5.0
@@ -87,5 +92,10 @@ def stop(pid_file: Path, program: str, *, grace_s: float = 10.0) -> bool:
 
 def _reap(pid: int) -> None:
     # A component started by this very process is our child: collect it so it is not a zombie.
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
