@@ -18,12 +18,15 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "settings": ("labkit.config", "load_settings"),
     "check": ("labkit.check", None),
     "doctor": ("labkit.doctor", None),  # a callable module: labkit.doctor(stage=...)
+    "exercises": ("labkit.exercises", None),
     "record": ("labkit.results", "record"),
     "report": ("labkit.report", None),
     "results": ("labkit.results", None),
     "runner": ("labkit.runner", None),
     "widgets": ("labkit.widgets", None),
     "dashboards": ("labkit.dashboards", None),
+    "figures": ("labkit.figures", None),
+    "needs": ("labkit.needs", None),
     "demo": ("labkit.demo", None),
     "observe": ("labkit.observe", None),
     "telemetry": ("labkit.telemetry", None),
@@ -50,3 +53,18 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+def _register_figure_formatters() -> None:
+    # Inside a kernel, matplotlib figures labkit returns must render as images, not as
+    # "<Figure size ... with 1 Axes>" (see labkit.figures). Only when IPython is already
+    # loaded, so the CLI and plain scripts pay nothing.
+    import sys
+
+    if "IPython" in sys.modules:
+        from labkit.figures import register_formatters
+
+        register_formatters()
+
+
+_register_figure_formatters()

@@ -54,6 +54,16 @@ def _check_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def _os_user() -> str:
+    """The login name, the default learner identity; "learner" where the OS cannot say."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "learner"
+    except (OSError, KeyError, ImportError):  # no LOGNAME/USER and no passwd entry (containers)
+        return "learner"
+
+
 class Settings(BaseModel):
     """Effective configuration. Field names map to ``LABKIT_<NAME>`` and to keys of labkit.toml."""
 
@@ -91,6 +101,21 @@ class Settings(BaseModel):
     ingest_max_body_bytes: int = Field(16 * 1024 * 1024, description="embedded ingest limit (413 above)")
     retention_hours: float = Field(72.0, description="embedded store keeps data this long")
     retention_max_mb: float = Field(1024.0, description="embedded store size cap")
+
+    learner: str = Field(
+        default_factory=_os_user,
+        description="who ran the workbook, carried in results.json (default: OS user)",
+    )
+
+    @field_validator("learner")
+    @classmethod
+    def _learner(cls, value: str) -> str:
+        value = value.strip()
+        if not value or len(value) > 64 or any(c in value for c in "/\\\0\n\r\t"):
+            raise ValueError(
+                f"learner must be 1-64 characters without '/', '\\' or control characters, got {value!r}"
+            )
+        return value
 
     @field_validator(
         "otlp_grpc_endpoint",

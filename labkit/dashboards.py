@@ -2,8 +2,10 @@
 
 ``render()`` runs each panel's queries through ``labkit.observe`` against whichever
 backend is configured, so the same JSON that Grafana shows on the live stack draws
-in a notebook on the embedded one: time series as line charts, stat as a big number,
-table and logs panels as DataFrames.
+in a notebook on the embedded one, as ONE figure laid out on Grafana's 24-column grid
+(``labkit.panelgrid``): time series as line charts with legends and units, stat as a big
+number, the logs panel as a list with level colours and trace ids, tables as tables.
+Each panel's data stays available as a DataFrame (``Rendered.panel(title).table``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from labkit.config import Settings, load_settings
-from labkit.observe import DATASOURCE_UIDS, Grafana, Loki, Mimir, ObserveError, Tempo, wide
+from labkit.observe import DATASOURCE_UIDS, Grafana, Loki, Mimir, ObserveError, Tempo
 
 __all__ = [
     "DASHBOARD_DIR",
@@ -214,8 +216,10 @@ class PanelResult:
     frames: list[pd.DataFrame] = field(default_factory=list)
     value: float | None = None  # stat panels
     table: pd.DataFrame | None = None  # table and logs panels, and the data of charts
-    figure: Any = None
+    figure: Any = None  # this panel alone (charts and stats)
     error: str | None = None
+    grid_pos: dict[str, int] | None = None  # where Grafana places it (24 columns)
+    unit: str = ""
 
     def _repr_html_(self) -> str:
         import html
@@ -232,6 +236,25 @@ class PanelResult:
 class Rendered:
     title: str
     panels: list[PanelResult]
+    _figure: Any = field(default=None, repr=False)
+
+    @property
+    def figure(self) -> Any:
+        """The whole dashboard as one panel-grid figure (drawn once, on first use)."""
+        if self._figure is None:
+            from labkit.panelgrid import draw_grid
+
+            self._figure = draw_grid(self.title, self.panels)
+        return self._figure
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # A cell ending in `rendered` shows the dashboard image, in papermill and JupyterLab.
+        from labkit.figures import _png_formatter
+
+        return {"image/png": _png_formatter(self.figure), "text/plain": repr(self)}
+
+    def __repr__(self) -> str:
+        return f"<dashboard {self.title!r}: {len(self.panels)} panels, {len(self.errors)} errors>"
 
     def panel(self, title: str) -> PanelResult:
         for p in self.panels:
@@ -244,15 +267,10 @@ class Rendered:
         return {p.title: p.error for p in self.panels if p.error}
 
     def show(self) -> None:
-        """Display every panel in the notebook: figures for charts and stats, tables for the rest."""
-        from IPython.display import HTML, display
+        """Display the dashboard in the notebook as one image (an ``image/png`` output)."""
+        from labkit.figures import show
 
-        display(HTML(f"<h3>{self.title}</h3>"))
-        for p in self.panels:
-            if p.figure is not None:
-                display(p.figure)
-            else:
-                display(HTML(p._repr_html_()))
+        show(self.figure)
 
 
 _MACROS = {
@@ -370,6 +388,8 @@ def render(
     for panel in _flat_panels(model["panels"]):
         kind = panel.get("type", "timeseries")
         result = PanelResult(panel.get("id"), panel.get("title", ""), kind)
+        result.grid_pos = dict(panel["gridPos"]) if isinstance(panel.get("gridPos"), Mapping) else None
+        result.unit = str(panel.get("fieldConfig", {}).get("defaults", {}).get("unit", "") or "")
         try:
             for target in panel.get("targets", []):
                 if target.get("hide"):
@@ -442,42 +462,17 @@ def _reduce(series: pd.Series, reducer: str) -> float:
 
 
 def _draw(result: PanelResult, panel: Mapping[str, Any]) -> Any:
-    from matplotlib.figure import Figure
+    """One panel on its own (``PanelResult.figure``); the dashboard figure is ``Rendered.figure``."""
+    from labkit.figures import format_value, new_figure, timeseries
 
-    unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
+    unit = result.unit or None
     if result.type in ("timeseries", "graph"):
-        fig = Figure(figsize=(8, 3))
-        ax = fig.add_subplot()
-        table = result.table if result.table is not None else pd.DataFrame()
-        data = wide(table) if not table.empty and "timestamp" in table.columns else pd.DataFrame()
-        if data.empty or len(data.columns) == 0:
-            # Grafana says "No data" too, e.g. a rate() over a single sample.
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="gray")
-        else:
-            for column in data.columns:
-                ax.plot(data.index, data[column], label=str(column) or "value")
-            if len(data.columns) > 1 or str(data.columns[0]) not in ("{}", ""):
-                ax.legend(fontsize=7, loc="upper left")
-            fig.autofmt_xdate()
-        ax.set_title(result.title, fontsize=10)
-        if unit:
-            ax.set_ylabel(unit)
-        return fig
+        return timeseries(result.table, title=result.title, unit=unit)
     if result.type == "stat":
-        fig = Figure(figsize=(3, 1.6))
-        fig.text(0.5, 0.62, _format(result.value, unit), ha="center", va="center", fontsize=26, weight="bold")
+        fig = new_figure(3, 1.6)
+        fig.text(
+            0.5, 0.62, format_value(result.value, unit), ha="center", va="center", fontsize=26, weight="bold"
+        )
         fig.text(0.5, 0.18, result.title, ha="center", va="center", fontsize=8, color="gray")
         return fig
-    return None  # tables and logs show as DataFrames
-
-
-def _format(value: float | None, unit: str) -> str:
-    if value is None or pd.isna(value):
-        return "no data"
-    if unit == "percentunit":
-        return f"{value * 100:.1f}%"
-    if unit == "s":
-        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-    if unit == "reqps":
-        return f"{value:.2f} req/s"
-    return f"{value:.4g}"
+    return None  # tables and logs are drawn in the dashboard grid and kept as DataFrames

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CohortReport", "ReportError", "build", "load_run", "render", "write_report"]
+__all__ = ["CohortReport", "ReportError", "build", "load_run", "notebook_figures", "render", "write_report"]
 
-_STATUSES = ("ok", "failed", "timeout")
+_STATUSES = ("ok", "failed", "timeout", "skipped")
 
 
 class ReportError(ValueError):
@@ -32,6 +32,8 @@ class Cell:
     checks_passed: int
     checks_total: int
     error: dict[str, Any] | None
+    reason: str | None = None  # skipped: what was missing
+    fix: str | None = None
 
     @property
     def css(self) -> str:
@@ -61,6 +63,8 @@ class CohortReport:
     results: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]]  # notebook -> (names, rows)
     errors: list[dict[str, Any]]
     failed_checks: list[dict[str, Any]]
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)  # run, notebook, images (base64 PNG)
     generated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
@@ -92,7 +96,9 @@ def _order(paths: set[str]) -> list[str]:
     return sorted(paths, key=_order_key)
 
 
-def build(run_dirs: list[str | Path]) -> CohortReport:
+def build(run_dirs: list[str | Path], *, figures: bool | None = None) -> CohortReport:
+    """The report over ``run_dirs``; ``figures`` (default: for a single run) embeds the
+    notebooks' charts, which would make a cohort page of many runs very large."""
     if not run_dirs:
         raise ReportError("give at least one run folder")
     runs = [load_run(d) for d in run_dirs]
@@ -109,12 +115,19 @@ def build(run_dirs: list[str | Path]) -> CohortReport:
     results: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]] = {}
     errors: list[dict[str, Any]] = []
     failed_checks: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     for run in runs:
         for nb in run["notebooks"]:
             checks = nb.get("checks") or []
             passed = sum(1 for c in checks if c.get("passed"))
             grid[(run["label"], nb["path"])] = Cell(
-                nb["status"], float(nb.get("duration_s") or 0.0), passed, len(checks), nb.get("error")
+                nb["status"],
+                float(nb.get("duration_s") or 0.0),
+                passed,
+                len(checks),
+                nb.get("error"),
+                nb.get("reason"),
+                nb.get("fix"),
             )
             for c in checks:
                 rate = rates.setdefault(
@@ -136,13 +149,25 @@ def build(run_dirs: list[str | Path]) -> CohortReport:
                 names, rows = results.setdefault(nb["path"], ([], []))
                 names.extend(n for n in recorded if n not in names)
                 rows.append((run["label"], recorded))
+            if nb["status"] == "skipped":
+                skipped.append(
+                    {
+                        "run": run["label"],
+                        "notebook": nb["path"],
+                        "reason": nb.get("reason") or "",
+                        "fix": nb.get("fix") or "",
+                    }
+                )
             if nb.get("error"):
                 errors.append(
                     {"run": run["label"], "notebook": nb["path"], "status": nb["status"], **nb["error"]}
                 )
     check_rates = sorted(rates.values(), key=lambda r: (notebooks.index(r.notebook), r.name))
     ordered_results = {nb: results[nb] for nb in notebooks if nb in results}
-    return CohortReport(runs, notebooks, grid, check_rates, ordered_results, errors, failed_checks)
+    report = CohortReport(runs, notebooks, grid, check_rates, ordered_results, errors, failed_checks, skipped)
+    if figures if figures is not None else len(runs) == 1:
+        report.figures = _figures(runs, run_dirs)
+    return report
 
 
 def durations_svg(report: CohortReport) -> str:
@@ -177,6 +202,59 @@ def durations_svg(report: CohortReport) -> str:
     fig.savefig(buffer, format="svg")
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prolog and doctype inside HTML
+
+
+MAX_FIGURES_PER_NOTEBOOK = 12
+
+
+def notebook_figures(path: str | Path) -> list[tuple[int, bytes]]:
+    """The ``image/png`` outputs of an executed notebook as ``(cell index, PNG bytes)``, in order.
+
+    The run report embeds these, so the charts a learner saw are in the one HTML file.
+    An unreadable notebook has no figures (its own error is reported elsewhere).
+    """
+    import base64
+    import binascii
+
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    found: list[tuple[int, bytes]] = []
+    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+        for output in cell.get("outputs", []) if isinstance(cell, dict) else []:
+            data = output.get("data", {}) if isinstance(output, dict) else {}
+            png = data.get("image/png") if isinstance(data, dict) else None
+            if isinstance(png, list):
+                png = "".join(png)
+            if not isinstance(png, str):
+                continue
+            try:
+                found.append((index, base64.b64decode(png, validate=False)))
+            except (binascii.Error, ValueError):
+                continue
+    return found
+
+
+def _figures(runs: list[dict[str, Any]], run_dirs: list[str | Path]) -> list[dict[str, Any]]:
+    import base64
+
+    shown = []
+    for run, run_dir in zip(runs, run_dirs, strict=True):
+        base = Path(run_dir)
+        if not base.is_dir():
+            continue
+        for nb in run["notebooks"]:
+            figures = notebook_figures(base / nb["path"])[:MAX_FIGURES_PER_NOTEBOOK]
+            if figures:
+                shown.append(
+                    {
+                        "run": run["label"],
+                        "notebook": nb["path"],
+                        "images": [(i, base64.b64encode(png).decode("ascii")) for i, png in figures],
+                    }
+                )
+    return shown
 
 
 def _is_records(value: Any) -> bool:

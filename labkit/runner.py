@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from labkit.config import Settings, load_settings
+from labkit.needs import Availability, NeedError, Needs, declared_needs
 from labkit.results import NotebookError, read
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "run_notebooks",
 ]
 
-Status = Literal["ok", "failed", "timeout"]
+Status = Literal["ok", "failed", "timeout", "skipped"]
 
 _NUMBERED = re.compile(r"^(\d+)[-_]")
 DEFAULT_TIMEOUT_S = 600.0
@@ -74,13 +75,18 @@ class NotebookRun:
     error: NotebookError | None
     results: dict[str, Any]
     checks: list[dict[str, Any]]
+    reason: str | None = None  # skipped: "needs docker: <what is missing>"
+    fix: str | None = None  # skipped: what the learner does about it
 
     @property
     def ok(self) -> bool:
+        """Ran to the end with every check passing, or skipped for a missing need (see RunResult.strict)."""
+        if self.status == "skipped":
+            return True
         return self.status == "ok" and all(c["passed"] for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "path": self.path,
             "status": self.status,
             "duration_s": round(self.duration_s, 3),
@@ -88,6 +94,10 @@ class NotebookRun:
             "results": self.results,
             "checks": self.checks,
         }
+        if self.status == "skipped":
+            data["reason"] = self.reason
+            data["fix"] = self.fix
+        return data
 
 
 @dataclass
@@ -99,10 +109,19 @@ class RunResult:
     backend: str
     notebooks: list[NotebookRun] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # backend preparation notes, report warnings
+    strict: bool = False  # a skipped notebook fails the run (CI)
+    learner: str | None = None
+
+    @property
+    def skipped(self) -> list[NotebookRun]:
+        return [nb for nb in self.notebooks if nb.status == "skipped"]
 
     @property
     def ok(self) -> bool:
-        """True only if every notebook ran to the end and every check passed."""
+        """Every notebook ran to the end with every check passing, or was skipped for a missing
+        need; under ``strict`` a skipped notebook fails the run."""
+        if self.strict and self.skipped:
+            return False
         return all(nb.ok for nb in self.notebooks)
 
     @property
@@ -119,6 +138,8 @@ class RunResult:
             "started": self.started,
             "finished": self.finished,
             "backend": self.backend,
+            "learner": self.learner,
+            "strict": self.strict,
             "notebooks": [nb.to_dict() for nb in self.notebooks],
         }
 
@@ -432,6 +453,13 @@ def _prepare_run_dir(output_dir: Path | None, run_id: str) -> Path:
 ProgressCallback = Callable[[str, NotebookSpec, NotebookRun | None], None]
 
 
+def _skipped(spec: NotebookSpec, missing: list[Availability]) -> NotebookRun:
+    names = ", ".join(a.need for a in missing)
+    reason = f"needs {names}: " + "; ".join(a.detail for a in missing)
+    fix = "; ".join(dict.fromkeys(a.fix for a in missing if a.fix)) or None
+    return NotebookRun(spec.path, "skipped", 0.0, None, {}, [], reason=reason, fix=fix)
+
+
 def run_notebooks(
     paths: Sequence[str | Path] = (),
     *,
@@ -442,20 +470,33 @@ def run_notebooks(
     settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
     write_report: bool = True,
+    strict: bool = False,
+    needs: Needs | None = None,
 ) -> RunResult:
     """Run notebooks in curriculum order; see the module docstring. Never raises for a failing notebook.
 
+    A notebook whose ``metadata.labkit.requires`` names something this machine lacks
+    (``labkit.needs``) is not executed: it is reported ``skipped`` with the reason and
+    the fix, and the run still succeeds unless ``strict``.
+
     ``on_progress(event, spec, run)`` is called with ``"start"`` (run is None) and
     ``"done"`` for each notebook. Raises RunError for bad input (nothing to run,
-    unknown stage, a used output folder) before anything executes.
+    unknown stage, a used output folder, malformed needs) before anything executes.
     """
     if timeout_s is not None and timeout_s <= 0:
         raise RunError(f"timeout must be > 0 seconds, got {timeout_s}")
     settings = settings or load_settings()
     specs = discover(paths, stage)
+    try:
+        declared = {spec.path: declared_needs(spec.source) for spec in specs}
+    except NeedError as exc:
+        raise RunError(str(exc)) from None
+    needs = needs or Needs(settings)
     run_id = new_run_id()
     run_dir = _prepare_run_dir(Path(output_dir) if output_dir is not None else None, run_id)
-    result = RunResult(run_id, run_dir, _now(), None, settings.backend.value)
+    result = RunResult(
+        run_id, run_dir, _now(), None, settings.backend.value, strict=strict, learner=settings.learner
+    )
     result.messages.extend(prepare_backends(settings))
     env = kernel_env(settings)
     _write_results(result)
@@ -470,9 +511,13 @@ def run_notebooks(
             for spec in specs:
                 if on_progress:
                     on_progress("start", spec, None)
-                log.write(f"== {spec.path}\n".encode())
-                log.flush()
-                run = _execute(spec, run_dir / spec.path, parameters or {}, timeout_s, log, env)
+                missing = needs.missing(declared[spec.path])
+                if missing:
+                    run = _skipped(spec, missing)
+                else:
+                    log.write(f"== {spec.path}\n".encode())
+                    log.flush()
+                    run = _execute(spec, run_dir / spec.path, parameters or {}, timeout_s, log, env)
                 result.notebooks.append(run)
                 _write_results(result)
                 if on_progress:

@@ -56,3 +56,17 @@ def test_environment_pins_python_311_and_installs_the_package() -> None:
     assert "python=3.11" in env["dependencies"]
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert "-e ." in pip_section
+
+
+def test_license_is_an_spdx_string_setuptools_accepts() -> None:
+    # A `license = { text = ... }` table is deprecated (setuptools warns, and stops accepting it
+    # after 2027-02-18); PEP 639 SPDX strings need setuptools >= 77 as the build backend.
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    license_ = data["project"]["license"]
+    assert isinstance(license_, str) and re.fullmatch(
+        r"[A-Za-z0-9.\-+]+( (AND|OR|WITH) [A-Za-z0-9.\-+]+)*", license_
+    )
+    assert not any(c.startswith("License ::") for c in data["project"].get("classifiers", []))
+    (backend,) = [r for r in data["build-system"]["requires"] if r.startswith("setuptools")]
+    bound = re.fullmatch(r"setuptools>=(\d+)(\.\d+)*", backend)
+    assert bound and int(bound.group(1)) >= 77, backend

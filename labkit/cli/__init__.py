@@ -10,10 +10,13 @@ from labkit.cli import (
     config_cmd,  # noqa: F401  (registers `labkit config`)
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
+    exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
+    grade_cmd,  # noqa: F401  (registers `labkit grade`)
     k8s_cmd,  # noqa: F401  (registers `labkit k8s`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
     run_cmd,  # noqa: F401  (registers `labkit run`)
+    share_cmd,  # noqa: F401  (registers `labkit share`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
 )
 from labkit.cli._app import app

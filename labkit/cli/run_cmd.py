@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -14,7 +15,7 @@ from labkit.cli._app import app
 
 __all__ = ["run_command"]
 
-_STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "magenta"}
+_STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "magenta", "skipped": "yellow"}
 
 
 class _RunCommand(typer.core.TyperCommand):
@@ -67,10 +68,17 @@ def run_command(
     timeout: float = typer.Option(
         600.0, "--timeout", help="Seconds per notebook before its kernel is killed."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="A notebook skipped for a missing need (docker, a cluster, a key) fails the run.",
+    ),
 ) -> None:
     """Execute notebooks with papermill, one fresh kernel each, and write results.json and report.html.
 
-    Exit code 0 only if every notebook ran to the end and every check passed.
+    A notebook whose needs (metadata.labkit.requires) this machine lacks is skipped with
+    the fix. Exit code 0 only if every notebook that ran reached the end with every check
+    passing (and, with --strict, nothing was skipped).
     """
     from labkit.config import ConfigError, load_settings
     from labkit.runner import RunError, discover, parse_parameter, run_notebooks
@@ -110,9 +118,14 @@ def run_command(
                 progress.update(task, description=spec.path)
             else:
                 style = _STATUS_STYLE.get(run.status, "white")
-                progress.console.print(
-                    f"[{style}]{run.status:>7}[/{style}] {spec.path} ({run.duration_s:.1f} s)"
-                )
+                if run.status == "skipped":
+                    progress.console.print(
+                        f"[{style}]{run.status:>7}[/{style}] {spec.path}: {escape(run.reason or '')}"
+                    )
+                else:
+                    progress.console.print(
+                        f"[{style}]{run.status:>7}[/{style}] {spec.path} ({run.duration_s:.1f} s)"
+                    )
                 progress.advance(task)
 
         try:
@@ -124,6 +137,7 @@ def run_command(
                 timeout_s=timeout,
                 settings=settings,
                 on_progress=on_progress,
+                strict=strict,
             )
         except RunError as exc:
             progress.stop()
@@ -137,6 +151,10 @@ def run_command(
     for column in ("notebook", "status", "seconds", "checks", "error"):
         table.add_column(column)
     for nb in result.notebooks:
+        if nb.status == "skipped":
+            need = (nb.reason or "").split(":", 1)[0]
+            table.add_row(nb.path, f"[yellow]skipped: {escape(need)}[/yellow]", "-", "-", "see below")
+            continue
         passed = sum(1 for c in nb.checks if c["passed"])
         error = f"{nb.error.type}: {nb.error.message}" if nb.error else ""
         if nb.error and nb.error.cell_index is not None:
@@ -150,6 +168,12 @@ def run_command(
             error[:120],
         )
     console.print(table)
+    for nb in result.skipped:
+        # Said in full after the table: the reason and the fix are what the learner acts on.
+        verdict = "[red]fails the run (--strict)[/red]" if strict else "not run"
+        console.print(f"[yellow]skipped[/yellow] {nb.path} ({verdict}): {escape(nb.reason or '')}")
+        if nb.fix:
+            console.print(f"  fix: {escape(nb.fix)}")
     console.print(f"results: {result.run_dir / 'results.json'}")
     if result.report_path.is_file():
         console.print(f"report:  {result.report_path}")

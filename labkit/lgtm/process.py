@@ -52,6 +52,7 @@ PORT_FIELDS = {
     "tempo": "tempo_url",
     "loki": "loki_url",
     "mimir": "mimir_url",
+    "llm": "llm_url",
 }
 # Settings the child process must see exactly as the parent does, whatever their source.
 _FORWARDED = (
