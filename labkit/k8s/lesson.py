@@ -53,7 +53,10 @@ def typed(command: str, *, secret: str | None = None, check: bool = True, tgt: T
         out = out.replace(secret, "****")
     print(f"$ {shown}\n{out}\n")
     if check and proc.returncode != 0:
-        raise KubectlError(argv[1:], proc.returncode, proc.stderr)
+        # The error repeats the command line: mask the secret there too.
+        shown_argv = [a.replace(secret, "****") for a in argv[1:]] if secret else argv[1:]
+        stderr = proc.stderr.replace(secret, "****") if secret else proc.stderr
+        raise KubectlError(shown_argv, proc.returncode, stderr)
     return proc.stdout
 
 

@@ -64,3 +64,21 @@ def test_capability_is_read_from_proc() -> None:
     status = Path("/proc/self/status").read_text()
     eff = int(next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:")), 16)
     assert prereq.has_cap_sys_resource() is bool(eff >> 24 & 1)
+
+
+def test_typed_masks_the_secret_in_output_and_errors(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import subprocess
+
+    from labkit.k8s import lesson
+    from labkit.k8s.kubectl import KubectlError
+
+    secret = "lesson-" + "5" * 16
+
+    def fake(*args: str, **_kw: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(["kubectl", *args], 1, "", f"error: {args[-1]} already exists")
+
+    monkeypatch.setattr(lesson, "kubectl", fake)
+    with pytest.raises(KubectlError) as info:
+        lesson.typed(f"kubectl create secret generic s --from-literal=K={secret}", secret=secret)
+    assert secret not in str(info.value) and "K=****" in str(info.value)
+    assert secret not in capsys.readouterr().out
