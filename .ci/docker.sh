@@ -12,6 +12,54 @@
 # Environment: LABKIT_PYTHON (default .venv/bin/python, else python3) for the pip installs,
 # DOCKER_WAIT_SECONDS (default 60), LABKIT_DOCKER_LOG_DIR (default: a folder under $TMPDIR).
 
+# Kubernetes pod sandboxes ask for oom_score_adj -998, which needs CAP_SYS_RESOURCE. Where root
+# lacks it (this is read from CapEff, not assumed), every sandbox fails in runc, so a wrapper
+# that clamps negative scores to 0 (.ci/runc-oom-clamp) becomes dockerd's default runtime.
+_labkit_has_cap_sys_resource() {
+    local eff
+    eff="$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+    [ $(( (16#$eff >> 24) & 1 )) -eq 1 ]
+}
+
+_labkit_oom_clamp_runtime() {
+    local here="$1" log_dir="$2" wrapper=/usr/local/libexec/labkit/runc-oom-clamp real changed
+    if _labkit_has_cap_sys_resource; then
+        return 0
+    fi
+    real="$(command -v runc || true)"
+    if [ -z "$real" ]; then
+        echo "docker.sh: runc not found; cannot install the oom_score_adj clamp" >&2
+        return 1
+    fi
+    install -d /usr/local/libexec/labkit
+    sed "s|@REAL_RUNC@|$real|" "$here/runc-oom-clamp" >"$wrapper.tmp"
+    chmod 0755 "$wrapper.tmp"
+    mv -f "$wrapper.tmp" "$wrapper"
+    # Merge into daemon.json (other keys kept); prints "changed" only when the file changed.
+    changed="$(python3 "$here/daemon_json.py" "$wrapper")"
+    if [ -n "$changed" ]; then
+        echo "docker.sh: no CAP_SYS_RESOURCE: runtime labkit-runc (clamps oomScoreAdj) is dockerd's default"
+    fi
+    # A running engine re-reads runtimes on SIGHUP (containers keep running); restart only if not.
+    if docker info >/dev/null 2>&1 && [ "$(docker info --format '{{.DefaultRuntime}}')" != "labkit-runc" ]; then
+        local pid waited=0
+        pid="$(pgrep -xo dockerd)"
+        kill -HUP "$pid"
+        until [ "$(docker info --format '{{.DefaultRuntime}}' 2>/dev/null)" = "labkit-runc" ]; do
+            if [ "$waited" -ge 10 ]; then
+                echo "docker.sh: dockerd did not reload its runtimes; restarting it"
+                kill -TERM "$pid"
+                while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+                nohup dockerd --ip=127.0.0.1 >"$log_dir/dockerd.log" 2>&1 &
+                echo $! >"$log_dir/dockerd.pid"
+                break
+            fi
+            sleep 1
+            waited=$((waited + 1))
+        done
+    fi
+}
+
 _labkit_docker_main() {
     set -euo pipefail
     local here root python log_dir wait_s
@@ -61,7 +109,8 @@ PY
     install -D -m 0755 "$compose_bin" /usr/libexec/docker/cli-plugins/docker-compose
     install -D -m 0755 "$compose_bin" /usr/local/lib/docker/cli-plugins/docker-compose
 
-    # 3. The engine: start dockerd unless one already answers.
+    # 3. The engine: start dockerd unless one already answers (with the oom clamp where needed).
+    _labkit_oom_clamp_runtime "$here" "$log_dir"
     if ! docker info >/dev/null 2>&1; then
         if ! pgrep -x dockerd >/dev/null 2>&1; then
             echo "docker.sh: starting dockerd (log: $log_dir/dockerd.log)"

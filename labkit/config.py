@@ -83,6 +83,11 @@ class Settings(BaseModel):
     anthropic_url: str = Field("https://api.anthropic.com", description="Anthropic Messages API (live)")
     qdrant_url: str = Field("http://127.0.0.1:6333", description="Qdrant server (live vectors)")
 
+    k8s_context: str | None = Field(
+        None, description="kubeconfig context of a live cluster (kind, minikube...); unset = embedded cluster"
+    )
+    kubeconfig: Path | None = Field(None, description="live cluster kubeconfig (default: kubectl's)")
+
     model: str = Field("claude-sonnet-5-5", description="model id for live runs")
     offline_model: str = Field("labkit-offline-1", description="model id of the embedded offline model")
     anthropic_api_key: SecretStr | None = Field(None, description="API key (or ANTHROPIC_API_KEY)")

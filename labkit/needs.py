@@ -90,6 +90,8 @@ def probe_kubernetes(settings: Settings, probes: Probes | None = None) -> Availa
     argv = ["kubectl", "cluster-info", "--request-timeout=3s"]
     if context:
         argv += ["--context", str(context)]
+    else:
+        argv = _embedded_cluster_argv(settings, argv)
     result = probes.run(argv, 6.0)
     if result is not None:
         if result.returncode == 0:
@@ -98,6 +100,24 @@ def probe_kubernetes(settings: Settings, probes: Probes | None = None) -> Availa
         reason = (result.stderr.strip().splitlines() or ["no answer"])[-1][:200]
         return Availability("kubernetes", False, f"no cluster answers: {reason}", _K8S_FIX)
     return _probe_kubernetes_client(context)
+
+
+def _embedded_cluster_argv(settings: Settings, argv: list[str]) -> list[str]:
+    """Without k8s_context, ask the embedded cluster of `labkit k8s up` (its own kubeconfig), with
+    the kubectl of labkit's environment when none is on PATH."""
+    import shutil
+
+    try:
+        from labkit.k8s.kubectl import kubectl_path, target
+
+        tgt = target(settings)
+        if shutil.which("kubectl") is None:
+            argv = [str(kubectl_path()), *argv[1:]]
+    except Exception:  # labkit.k8s unavailable or no kubectl: keep the plain probe
+        return argv
+    if tgt.kubeconfig is not None and tgt.kubeconfig.exists():
+        argv += ["--kubeconfig", str(tgt.kubeconfig)]
+    return argv
 
 
 def _probe_kubernetes_client(context: str | None) -> Availability:

@@ -13,6 +13,7 @@ from labkit.cli import (
     exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
     grade_cmd,  # noqa: F401  (registers `labkit grade`)
     guardrails_cmd,  # noqa: F401  (registers `labkit guardrails`)
+    k8s_cmd,  # noqa: F401  (registers `labkit k8s`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     rag_cmd,  # noqa: F401  (registers `labkit rag`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
