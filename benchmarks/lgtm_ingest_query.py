@@ -386,7 +386,7 @@ LOKI_QUERIES = [
     ('{service_name=~".+"} != "level=info"', "log"),
     ('{service_name=~".+"} | logfmt | duration > 500ms', "log"),
     ('{service_name="payments"} | logfmt | status >= 500 | line_format "{{.route}} {{.duration}}"', "log"),
-    ('{format="json"} | json | status_code >= 500', "log"),
+    ('{format="json"} | json | status >= 500', "log"),
     ('{format="json"} | json | route = "/cart"', "log"),
     ('sum by (service_name) (count_over_time({service_name=~".+"}[1m]))', "metric"),
     ('rate({service_name="payments"} |= "level=error" [5m])', "metric"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 
 import orjson
@@ -52,6 +53,10 @@ class StoreSource:
         for f in line_filters:
             if f.op in ("|=", "!="):
                 where += " AND contains(line, ?)" if f.op == "|=" else " AND NOT contains(line, ?)"
+                args.append(f.value)
+            elif f.op in ("|~", "!~") and _same_in_re2(f.value):
+                where += " AND " if f.op == "|~" else " AND NOT "
+                where += "regexp_matches(line, ?)"
                 args.append(f.value)
         keys = ", ".join(sql_literal(k) for k in by_key)
         after = " AND (ts_ns {op} ? OR (ts_ns = ? AND seq {op} ?))".format(op="<" if backward else ">")
@@ -134,6 +139,23 @@ class StoreSource:
             list(by_key), lo_ns, hi_ns, line_filters, steps, range_ns, offset_ns, group_by, with_bytes
         )
         return window_totals(self.db, query, by_key)
+
+
+# Regex line filters run in DuckDB (RE2) too when the pattern means the same there as in
+# Python's re, which the evaluator uses: no escapes (\\d, \\w, \\b are Unicode-aware in
+# Python, ASCII in RE2), no groups with flags or lookarounds, counted repeats, ``$`` (Python
+# also matches before a final newline) or POSIX classes (unsupported or different in one).
+_RE2_UNSAFE = re.compile(r"\\|\(\?|\{|\$|\[:")
+
+
+def _same_in_re2(pattern: str) -> bool:
+    if _RE2_UNSAFE.search(pattern) or not pattern.isascii():
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def _loads(text: str) -> dict[str, str]:

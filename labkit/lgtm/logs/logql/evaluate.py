@@ -383,6 +383,9 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
         and all(plain_label_name(name) for name in by_names)
     ):
         plain = PlainLogfmt(by_names)
+    # ``| logfmt | status >= 500 ...``: lines the first label filter surely drops are skipped
+    # before the pipeline, as in log queries (most lines of such a query are dropped there).
+    quick = None if simple else _parsed_field_filter(lr.selector.stages, len(leading))
 
     def add(flat: dict[str, str], ts: int, value: float) -> None:
         identity = tuple(flat.items())
@@ -399,6 +402,8 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
         source.entries(streams, lo, hi, False, leading, read_all=True) if streams else ()
     ):
         if not pipeline.prefilter(ts, line):
+            continue
+        if quick is not None and quick.rejects(stream, meta, line):
             continue
         if plain is not None and not any(name in stream or name in meta for name in plain.names):
             found = plain.values(line)
