@@ -12,6 +12,8 @@ from labkit.lgtm.db import Database
 
 from .labels import labels_string
 from .logql.ast import LineFilter
+from .logql.evaluate import FieldFilter
+from .logql.plainlogfmt import _QUOTED, _TOKEN, _UNQUOTED
 from .windows import WindowQuery, WindowTotals, sql_literal, window_totals
 
 __all__ = ["MemorySource", "StoreSource"]
@@ -43,6 +45,7 @@ class StoreSource:
         backward: bool = False,
         line_filters: tuple[LineFilter, ...] = (),
         read_all: bool = False,
+        field_filter: FieldFilter | None = None,
     ) -> Iterator[tuple[int, dict[str, str], str, dict[str, str]]]:
         by_key = {labels_string(s): s for s in streams}
         if not by_key:
@@ -59,6 +62,10 @@ class StoreSource:
                 where += "regexp_matches(line, ?)"
                 args.append(f.value)
         keys = ", ".join(sql_literal(k) for k in by_key)
+        if field_filter is not None and not self._field_elsewhere(field_filter.name, list(by_key), streams):
+            where += f" AND {_FIELD_KEEP.format(op=_SQL_NOT_OPS[field_filter.op])}"
+            first = _first_field(field_filter.name)
+            args += [_PLAIN_LINE, first, first, field_filter.bound]
         after = " AND (ts_ns {op} ? OR (ts_ns = ? AND seq {op} ?))".format(op="<" if backward else ">")
         # Pages that grow, so that a query with a small limit stops reading early while a metric
         # query over everything needs only a few round trips. Each page continues after the last
@@ -121,6 +128,17 @@ class StoreSource:
             # The window only ever widens, so no line is skipped.
             far = step if far is None else min(far, step) if backward else max(far, step)
 
+    def _field_elsewhere(self, name: str, keys: list[str], streams: list[dict[str, str]]) -> bool:
+        """Whether some stream has ``name`` as a label or metadata (the parsed field is renamed)."""
+        if any(name in s for s in streams):
+            return True
+        rows = self.db.query(
+            "SELECT 1 FROM log_meta_keys WHERE name = ? "
+            "AND stream_key IN (SELECT unnest(?::VARCHAR[])) LIMIT 1",
+            [name, keys],
+        )
+        return bool(rows)
+
     def window_totals(
         self,
         streams: list[dict[str, str]],
@@ -158,6 +176,22 @@ def _same_in_re2(pattern: str) -> bool:
     return True
 
 
+# ``| logfmt | name op number`` in SQL, as a filter that only ever drops what the evaluator
+# drops: a plain logfmt line whose first ``name`` field is 1-15 digits (so float() and CAST
+# agree exactly) failing the comparison. The patterns are plainlogfmt's, which RE2 reads alike.
+_PLAIN_LINE = f"{_TOKEN}(?: {_TOKEN})*"
+_FIELD_KEEP = (
+    "NOT coalesce(regexp_full_match(line, ?) AND regexp_full_match(regexp_extract(line, ?, 1), "
+    "'[0-9]{{1,15}}') AND TRY_CAST(regexp_extract(line, ?, 1) AS DOUBLE) {op} ?, false)"
+)
+# The comparison that makes the filter fail (it drops the line): the negated operator.
+_SQL_NOT_OPS = {"==": "<>", "!=": "=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+
+
+def _first_field(name: str) -> str:
+    return f"^(?:{_TOKEN} )*?{re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"
+
+
 def _loads(text: str) -> dict[str, str]:
     # Metadata is always a flat object of strings, where orjson and json agree.
     try:
@@ -187,6 +221,7 @@ class MemorySource:
         backward: bool = False,
         line_filters: tuple[LineFilter, ...] = (),
         read_all: bool = False,
+        field_filter: FieldFilter | None = None,
     ) -> Iterator[tuple[int, Mapping[str, str], str, Mapping[str, str]]]:
         keys = {labels_string(s) for s in streams}
         chosen = [e for e in self._entries if start_ns <= e[0] <= end_ns and labels_string(e[1]) in keys]
