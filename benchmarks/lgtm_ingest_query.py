@@ -225,10 +225,11 @@ def start_server(
         if proc.poll() is not None:
             raise SystemExit(f"server exited with {proc.returncode}")
         try:
-            status, _ = _get(ports["otlp_http"], "/labkit/status")
-            if status == 200:
+            status, body = _get(ports["otlp_http"], "/labkit/status")
+            # The pid tells this server apart from another program that took the free port first.
+            if status == 200 and json.loads(body).get("pid") == proc.pid:
                 return proc, ports, time.perf_counter() - began
-        except OSError:
+        except (OSError, ValueError):
             pass
         time.sleep(0.005)
     proc.kill()
