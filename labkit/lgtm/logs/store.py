@@ -8,6 +8,7 @@ kept in the metadata, so queries show it as a label and can group by it.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -190,11 +191,21 @@ class _Columns:
             "severity_text": self.severity,
         }
         if self.meta_names:
-            _record_meta_names(con, self.meta_names)
+            _record_meta_names(db, con, self.meta_names)
         return db.insert_columns(con, "log_entries", columns)
 
 
-def _record_meta_names(con: duckdb.DuckDBPyConnection, meta_names: dict[str, set[str]]) -> None:
+# Per store: (stream key, name) pairs read back from log_meta_keys. Only pairs a SELECT saw are
+# kept: a batch's transaction is serialised with every other, so they belong to committed
+# batches, and the table never shrinks. A batch whose pairs are all known skips the query.
+_KNOWN_META: weakref.WeakKeyDictionary[Database, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _record_meta_names(db: Database, con: duckdb.DuckDBPyConnection, meta_names: dict[str, set[str]]) -> None:
+    cached = _KNOWN_META.setdefault(db, set())
+    wanted = {(key, name) for key, names in meta_names.items() for name in names}
+    if wanted <= cached:
+        return
     # Reading the (small) table and inserting only new names is cheaper than an upsert per batch.
     known = set(
         con.execute(
@@ -202,7 +213,8 @@ def _record_meta_names(con: duckdb.DuckDBPyConnection, meta_names: dict[str, set
             [list(meta_names)],
         ).fetchall()
     )
-    new = [(key, name) for key, names in meta_names.items() for name in names if (key, name) not in known]
+    cached |= known
+    new = sorted(wanted - known)
     if new:
         con.execute(
             "INSERT OR IGNORE INTO log_meta_keys SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
