@@ -43,6 +43,18 @@ class ServerContext:
         """
         return await self.run(self._write_sync, store_fn, payload)
 
+    async def decode_and_write(
+        self, decode: Callable[..., Any], args: tuple[Any, ...], store_fn: StoreFn
+    ) -> int:
+        """``write(store_fn, decode(*args))`` in one worker call: one thread hand-off per batch, not two.
+
+        Raises what ``decode`` raises (nothing is stored then) or what :meth:`write` raises.
+        """
+        return await self.run(self._decode_write_sync, decode, args, store_fn)
+
+    def _decode_write_sync(self, decode: Callable[..., Any], args: tuple[Any, ...], store_fn: StoreFn) -> int:
+        return self._write_sync(store_fn, decode(*args))
+
     def _write_sync(self, store_fn: StoreFn, payload: Any) -> int:
         with self.db.transaction() as con:
             return int(store_fn(self.db, con, payload))

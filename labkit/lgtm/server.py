@@ -10,6 +10,7 @@ runs the loop in a background thread (tests, notebooks).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import importlib
 import logging
@@ -69,6 +70,12 @@ def _import_signal_modules() -> list[str]:
     for name in (*_STORE_MODULES, *_API_MODULES.values()):
         importlib.import_module(name)
     return []
+
+
+def _import_store_modules() -> None:
+    """The modules whose tables the store creates when it opens (the API modules can come later)."""
+    for name in _STORE_MODULES:
+        importlib.import_module(name)
 
 
 def _port_of(settings: Settings, field: str) -> int:
@@ -144,9 +151,20 @@ class EmbeddedServer:
                     "give each endpoint its own port"
                 )
             seen[port] = name
-        self.warnings = _import_signal_modules()
+        # Startup time is mostly imports: the store opens in a thread (DuckDB releases the GIL)
+        # while the API modules and the Messages API import here.
+        _import_store_modules()
+        schemas_at_open = set(registered_schemas())
+        opening = asyncio.ensure_future(asyncio.to_thread(Database, self.db_path))
         try:
-            db = await asyncio.to_thread(Database, self.db_path)
+            self.warnings = _import_signal_modules()
+            importlib.import_module("labkit.llm.server.app")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                (await opening).close()
+            raise
+        try:
+            db = await opening
         except Exception as exc:  # duckdb.IOException: another process holds the file lock
             raise ServerStartError(
                 f"cannot open the store {self.db_path}: {exc}. Is another embedded server using this "
@@ -155,6 +173,8 @@ class EmbeddedServer:
         self.ctx = ctx = ServerContext(db=db, settings=settings)
         self.ruler = Ruler.from_settings(db, settings)
         try:
+            if set(registered_schemas()) - schemas_at_open:  # an API module brought tables of its own
+                await ctx.run(db.ensure_schemas)
             await ctx.run(apply_retention, db, settings.retention_hours, settings.retention_max_mb)
             await self._start_http(ctx, wanted)
             await self._start_grpc(ctx, wanted["otlp_grpc"])

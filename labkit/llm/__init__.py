@@ -15,14 +15,41 @@ Submodules: ``client`` (backend choice), ``server`` (local Messages API server),
 
 from __future__ import annotations
 
-from labkit.llm.budget import Budget, BudgetExceeded, estimate_input_tokens
-from labkit.llm.client import BackendChoice, choose_backend, client, default_model, ensure_local_server
-from labkit.llm.offline import OFFLINE_MODEL, OfflineModel
-from labkit.llm.pricing import PRICING_VERSION, Cost, PricingWarning, cost_of, price_for
-from labkit.llm.server import LocalServer
-from labkit.llm.telemetry import CallRecord, LLMTelemetry, Usage
-from labkit.llm.tokenizer import count_tokens
-from labkit.llm.tracked import CallResult, TrackedClient, call, reset_run_budget, run_budget
+import importlib
+import sys
+import types
+from typing import Any
+
+# name -> the submodule defining it. Loaded on first access: the anthropic SDK alone takes
+# about a second to import, and the embedded server (which serves the local Messages API
+# from ``labkit.llm.server``) must be ready well within that.
+_LAZY: dict[str, str] = {
+    "Budget": "labkit.llm.budget",
+    "BudgetExceeded": "labkit.llm.budget",
+    "estimate_input_tokens": "labkit.llm.budget",
+    "BackendChoice": "labkit.llm.client",
+    "choose_backend": "labkit.llm.client",
+    "client": "labkit.llm.client",
+    "default_model": "labkit.llm.client",
+    "ensure_local_server": "labkit.llm.client",
+    "OFFLINE_MODEL": "labkit.llm.offline",
+    "OfflineModel": "labkit.llm.offline",
+    "PRICING_VERSION": "labkit.llm.pricing",
+    "Cost": "labkit.llm.pricing",
+    "PricingWarning": "labkit.llm.pricing",
+    "cost_of": "labkit.llm.pricing",
+    "price_for": "labkit.llm.pricing",
+    "LocalServer": "labkit.llm.server",
+    "CallRecord": "labkit.llm.telemetry",
+    "LLMTelemetry": "labkit.llm.telemetry",
+    "Usage": "labkit.llm.telemetry",
+    "count_tokens": "labkit.llm.tokenizer",
+    "CallResult": "labkit.llm.tracked",
+    "TrackedClient": "labkit.llm.tracked",
+    "call": "labkit.llm.tracked",
+    "reset_run_budget": "labkit.llm.tracked",
+    "run_budget": "labkit.llm.tracked",
+}
 
 __all__ = [
     "OFFLINE_MODEL",
@@ -51,3 +78,30 @@ __all__ = [
     "reset_run_budget",
     "run_budget",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'labkit.llm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """Keeps ``labkit.llm.client`` the function when the ``labkit.llm.client`` module loads.
+
+    Importing a submodule sets it as an attribute of its package, which would replace
+    the exported ``client()`` by the module of the same name (the eager imports this
+    package had rebound it right after).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "client" and isinstance(value, types.ModuleType):
+            self.__dict__.pop("client", None)  # resolved again, as the function, on next access
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

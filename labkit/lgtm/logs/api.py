@@ -288,13 +288,9 @@ def add_routes(app: web.Application, ctx: ServerContext) -> None:
         if len(body) > ctx.settings.ingest_max_body_bytes:
             return _text(413, f"request body too large: more than {ctx.settings.ingest_max_body_bytes} bytes")
         try:
-            payload = await ctx.run(
-                decode_push,
-                body,
-                request.headers.get("Content-Type"),
-                request.headers.get("Content-Encoding"),
-            )
-            await ctx.write(store.store_loki_push, payload)
+            headers = request.headers
+            args = (body, headers.get("Content-Type"), headers.get("Content-Encoding"))
+            await ctx.decode_and_write(decode_push, args, store.store_loki_push)
         except PushError as exc:
             text = str(exc)
             return _text(400, text if text.endswith("\n") else text + "\n")

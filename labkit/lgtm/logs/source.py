@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 
 import orjson
@@ -11,6 +12,8 @@ from labkit.lgtm.db import Database
 
 from .labels import labels_string
 from .logql.ast import LineFilter
+from .logql.evaluate import FieldFilter
+from .logql.plainlogfmt import _QUOTED, _TOKEN, _UNQUOTED
 from .windows import WindowQuery, WindowTotals, sql_literal, window_totals
 
 __all__ = ["MemorySource", "StoreSource"]
@@ -42,6 +45,7 @@ class StoreSource:
         backward: bool = False,
         line_filters: tuple[LineFilter, ...] = (),
         read_all: bool = False,
+        field_filter: FieldFilter | None = None,
     ) -> Iterator[tuple[int, dict[str, str], str, dict[str, str]]]:
         by_key = {labels_string(s): s for s in streams}
         if not by_key:
@@ -53,7 +57,15 @@ class StoreSource:
             if f.op in ("|=", "!="):
                 where += " AND contains(line, ?)" if f.op == "|=" else " AND NOT contains(line, ?)"
                 args.append(f.value)
+            elif f.op in ("|~", "!~") and _same_in_re2(f.value):
+                where += " AND " if f.op == "|~" else " AND NOT "
+                where += "regexp_matches(line, ?)"
+                args.append(f.value)
         keys = ", ".join(sql_literal(k) for k in by_key)
+        if field_filter is not None and not self._field_elsewhere(field_filter.name, list(by_key), streams):
+            where += f" AND {_FIELD_KEEP.format(op=_SQL_NOT_OPS[field_filter.op])}"
+            first = _first_field(field_filter.name)
+            args += [_PLAIN_LINE, first, first, field_filter.bound]
         after = " AND (ts_ns {op} ? OR (ts_ns = ? AND seq {op} ?))".format(op="<" if backward else ">")
         # Pages that grow, so that a query with a small limit stops reading early while a metric
         # query over everything needs only a few round trips. Each page continues after the last
@@ -116,6 +128,17 @@ class StoreSource:
             # The window only ever widens, so no line is skipped.
             far = step if far is None else min(far, step) if backward else max(far, step)
 
+    def _field_elsewhere(self, name: str, keys: list[str], streams: list[dict[str, str]]) -> bool:
+        """Whether some stream has ``name`` as a label or metadata (the parsed field is renamed)."""
+        if any(name in s for s in streams):
+            return True
+        rows = self.db.query(
+            "SELECT 1 FROM log_meta_keys WHERE name = ? "
+            "AND stream_key IN (SELECT unnest(?::VARCHAR[])) LIMIT 1",
+            [name, keys],
+        )
+        return bool(rows)
+
     def window_totals(
         self,
         streams: list[dict[str, str]],
@@ -134,6 +157,39 @@ class StoreSource:
             list(by_key), lo_ns, hi_ns, line_filters, steps, range_ns, offset_ns, group_by, with_bytes
         )
         return window_totals(self.db, query, by_key)
+
+
+# Regex line filters run in DuckDB (RE2) too when the pattern means the same there as in
+# Python's re, which the evaluator uses: no escapes (\\d, \\w, \\b are Unicode-aware in
+# Python, ASCII in RE2), no groups with flags or lookarounds, counted repeats, ``$`` (Python
+# also matches before a final newline) or POSIX classes (unsupported or different in one).
+_RE2_UNSAFE = re.compile(r"\\|\(\?|\{|\$|\[:")
+
+
+def _same_in_re2(pattern: str) -> bool:
+    if _RE2_UNSAFE.search(pattern) or not pattern.isascii():
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+# ``| logfmt | name op number`` in SQL, as a filter that only ever drops what the evaluator
+# drops: a plain logfmt line whose first ``name`` field is 1-15 digits (so float() and CAST
+# agree exactly) failing the comparison. The patterns are plainlogfmt's, which RE2 reads alike.
+_PLAIN_LINE = f"{_TOKEN}(?: {_TOKEN})*"
+_FIELD_KEEP = (
+    "NOT coalesce(regexp_full_match(line, ?) AND regexp_full_match(regexp_extract(line, ?, 1), "
+    "'[0-9]{{1,15}}') AND TRY_CAST(regexp_extract(line, ?, 1) AS DOUBLE) {op} ?, false)"
+)
+# The comparison that makes the filter fail (it drops the line): the negated operator.
+_SQL_NOT_OPS = {"==": "<>", "!=": "=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+
+
+def _first_field(name: str) -> str:
+    return f"^(?:{_TOKEN} )*?{re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"
 
 
 def _loads(text: str) -> dict[str, str]:
@@ -165,6 +221,7 @@ class MemorySource:
         backward: bool = False,
         line_filters: tuple[LineFilter, ...] = (),
         read_all: bool = False,
+        field_filter: FieldFilter | None = None,
     ) -> Iterator[tuple[int, Mapping[str, str], str, Mapping[str, str]]]:
         keys = {labels_string(s) for s in streams}
         chosen = [e for e in self._entries if start_ns <= e[0] <= end_ns and labels_string(e[1]) in keys]

@@ -8,6 +8,7 @@ kept in the metadata, so queries show it as a label and can group by it.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -128,78 +129,138 @@ def _dumps(value: Mapping[str, str]) -> str:
 def _insert(db: Database, con: duckdb.DuckDBPyConnection, rows: list[LogRow]) -> int:
     if not rows:
         return 0
-    first = db.next_seq(con, len(rows), _SEQ_COUNTER)
     # Rows of one stream share their labels dict, so its JSON and key are built once per object.
     keys: dict[int, tuple[str, str]] = {}
-    labels_col: list[str] = []
-    key_col: list[str] = []
-    meta_col: list[str] = []
-    trace_col: list[str] = []
-    span_col: list[str] = []
-    severity_col: list[str] = []
-    meta_names: dict[str, set[str]] = {}
-    for _, labels, _, metadata in rows:
+    cols = _Columns()
+    for ts, labels, line, metadata in rows:
         hit = keys.get(id(labels))
         if hit is None:
             hit = keys[id(labels)] = (json.dumps(labels, sort_keys=True), labels_string(labels))
-        labels_col.append(hit[0])
-        key_col.append(hit[1])
+        cols.add(ts, hit[0], hit[1], line, metadata)
+    return cols.insert(db, con)
+
+
+class _Columns:
+    """The columns of one batch of ``log_entries`` rows, filled a row or a stream at a time."""
+
+    def __init__(self) -> None:
+        self.ts: list[int] = []
+        self.labels: list[str] = []
+        self.keys: list[str] = []
+        self.lines: list[str] = []
+        self.meta: list[str] = []
+        self.trace: list[str] = []
+        self.span: list[str] = []
+        self.severity: list[str] = []
+        self.meta_names: dict[str, set[str]] = {}
+
+    def add(self, ts: int, labels_json: str, key: str, line: str, metadata: Mapping[str, str]) -> None:
+        self.ts.append(ts)
+        self.labels.append(labels_json)
+        self.keys.append(key)
+        self.lines.append(line)
         if metadata:
-            names = meta_names.get(hit[1])
+            names = self.meta_names.get(key)
             if names is None:
-                names = meta_names[hit[1]] = set()
+                names = self.meta_names[key] = set()
             names.update(metadata)
-            meta_col.append(_dumps(metadata))
-            trace_col.append(metadata.get("trace_id", ""))
-            span_col.append(metadata.get("span_id", ""))
-            severity_col.append(metadata.get("severity_text", ""))
+            self.meta.append(_dumps(metadata))
+            self.trace.append(metadata.get("trace_id", ""))
+            self.span.append(metadata.get("span_id", ""))
+            self.severity.append(metadata.get("severity_text", ""))
         else:
-            meta_col.append("{}")
-            trace_col.append("")
-            span_col.append("")
-            severity_col.append("")
-    columns: dict[str, list[Any]] = {
-        "ts_ns": [r[0] for r in rows],
-        "seq": list(range(first, first + len(rows))),
-        "labels": labels_col,
-        "stream_key": key_col,
-        "line": [r[2] for r in rows],
-        "metadata": meta_col,
-        "trace_id": trace_col,
-        "span_id": span_col,
-        "severity_text": severity_col,
-    }
-    if meta_names:
-        # Reading the (small) table and inserting only new names is cheaper than an upsert per batch.
-        known = set(
-            con.execute(
-                "SELECT stream_key, name FROM log_meta_keys "
-                "WHERE stream_key IN (SELECT unnest(?::VARCHAR[]))",
-                [list(meta_names)],
-            ).fetchall()
+            self.meta.append("{}")
+            self.trace.append("")
+            self.span.append("")
+            self.severity.append("")
+
+    def insert(self, db: Database, con: duckdb.DuckDBPyConnection) -> int:
+        n = len(self.ts)
+        if not n:
+            return 0
+        first = db.next_seq(con, n, _SEQ_COUNTER)
+        columns: dict[str, list[Any]] = {
+            "ts_ns": self.ts,
+            "seq": list(range(first, first + n)),
+            "labels": self.labels,
+            "stream_key": self.keys,
+            "line": self.lines,
+            "metadata": self.meta,
+            "trace_id": self.trace,
+            "span_id": self.span,
+            "severity_text": self.severity,
+        }
+        if self.meta_names:
+            _record_meta_names(db, con, self.meta_names)
+        return db.insert_columns(con, "log_entries", columns)
+
+
+# Per store: (stream key, name) pairs read back from log_meta_keys. Only pairs a SELECT saw are
+# kept: a batch's transaction is serialised with every other, so they belong to committed
+# batches, and the table never shrinks. A batch whose pairs are all known skips the query.
+_KNOWN_META: weakref.WeakKeyDictionary[Database, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _record_meta_names(db: Database, con: duckdb.DuckDBPyConnection, meta_names: dict[str, set[str]]) -> None:
+    cached = _KNOWN_META.setdefault(db, set())
+    wanted = {(key, name) for key, names in meta_names.items() for name in names}
+    if wanted <= cached:
+        return
+    # Reading the (small) table and inserting only new names is cheaper than an upsert per batch.
+    known = set(
+        con.execute(
+            "SELECT stream_key, name FROM log_meta_keys WHERE stream_key IN (SELECT unnest(?::VARCHAR[]))",
+            [list(meta_names)],
+        ).fetchall()
+    )
+    cached |= known
+    new = sorted(wanted - known)
+    if new:
+        con.execute(
+            "INSERT OR IGNORE INTO log_meta_keys SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+            [[p[0] for p in new], [p[1] for p in new]],
         )
-        new = [(key, name) for key, names in meta_names.items() for name in names if (key, name) not in known]
-        if new:
-            con.execute(
-                "INSERT OR IGNORE INTO log_meta_keys SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
-                [[p[0] for p in new], [p[1] for p in new]],
-            )
-    return db.insert_columns(con, "log_entries", columns)
 
 
 def store_loki_push(db: Database, con: duckdb.DuckDBPyConnection, payload: LokiPush) -> int:
     """Store a decoded Loki push; an empty label set becomes ``{service_name="unknown_service"}``."""
-    rows: list[LogRow] = []
+    cols = _Columns()
+    ts_col, labels_col, keys_col, lines_col = cols.ts, cols.labels, cols.keys, cols.lines
+    meta_col, trace_col, span_col, severity_col = cols.meta, cols.trace, cols.span, cols.severity
+    # Lines without structured metadata (the usual push) differ only in their detected level:
+    # their metadata text is built once per level, not once per line.
+    plain_meta: dict[str | None, str] = {}
     for stream in payload.streams:
+        if not stream.entries:
+            continue
         labels = _with_service_name(stream.labels)
+        labels_json, key = json.dumps(labels, sort_keys=True), labels_string(labels)
+        leveled = False
         for entry in stream.entries:
-            metadata = dict(entry.metadata)
-            if "detected_level" not in metadata:
-                level = detect_level(entry.line, metadata)
-                if level:
-                    metadata["detected_level"] = level
-            rows.append((entry.ts_ns, labels, entry.line, metadata))
-    return _insert(db, con, rows)
+            if entry.metadata:
+                metadata = dict(entry.metadata)
+                if "detected_level" not in metadata:
+                    level = detect_level(entry.line, metadata)
+                    if level:
+                        metadata["detected_level"] = level
+                cols.add(entry.ts_ns, labels_json, key, entry.line, metadata)
+                continue
+            level = detect_level(entry.line, None)
+            text = plain_meta.get(level)
+            if text is None:
+                text = plain_meta[level] = _dumps({"detected_level": level}) if level else "{}"
+            leveled = leveled or bool(level)
+            ts_col.append(entry.ts_ns)
+            labels_col.append(labels_json)
+            keys_col.append(key)
+            lines_col.append(entry.line)
+            meta_col.append(text)
+            trace_col.append("")
+            span_col.append("")
+            severity_col.append("")
+        if leveled:
+            cols.meta_names.setdefault(key, set()).add("detected_level")
+    return cols.insert(db, con)
 
 
 # -- OTLP --------------------------------------------------------------------------------

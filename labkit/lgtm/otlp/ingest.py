@@ -71,7 +71,17 @@ async def ingest(
     content_encoding: str | None = None,
 ) -> int:
     """Decode ``body`` and store it all-or-nothing; returns rows stored. Raises DecodeError."""
-    request = await ctx.run(
-        decode_request, signal, body, content_type, content_encoding, ctx.settings.ingest_max_body_bytes
-    )
-    return await store_decoded(ctx, signal, request)
+    args = (signal, body, content_type, content_encoding, ctx.settings.ingest_max_body_bytes)
+
+    def store_fn(db: Any, con: duckdb.DuckDBPyConnection, request: Any) -> int:
+        # Looked up after decoding, as before: a malformed body is a 400 even where a store is missing.
+        return load_store_fn(signal)(db, con, request)
+
+    try:
+        # Decoding and storing run in one worker call (a thread hand-off per batch saved).
+        return await ctx.decode_and_write(decode_request, args, store_fn)
+    except DecodeError:
+        raise
+    except _DATA_ERRORS as exc:
+        # The transaction was rolled back: nothing of the batch is stored.
+        raise DecodeError(f"cannot store {signal} batch: {exc}") from None

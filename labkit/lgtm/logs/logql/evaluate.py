@@ -23,6 +23,7 @@ from .pipeline import ERROR, LabelSet, compile_label_expr, compile_pipeline, unw
 from .plainlogfmt import PlainLogfmt, label_expr_names, plain_label_name, top_level_json_values
 
 __all__ = [
+    "FieldFilter",
     "LogEntry",
     "LogSource",
     "Sample",
@@ -54,12 +55,15 @@ class LogSource(Protocol):
         backward: bool = False,
         line_filters: tuple[ast.LineFilter, ...] = (),
         read_all: bool = False,
+        field_filter: FieldFilter | None = None,
     ) -> Iterable[RawEntry]:
         """Entries of ``streams`` with start_ns <= ts <= end_ns, in time order (newest first if backward).
 
         ``line_filters`` are the query's leading line filters; a source may apply them early
         (the evaluator applies them again), or ignore them. ``read_all`` says every entry will
-        be consumed (a metric query), so a paging source may use big pages.
+        be consumed (a metric query), so a paging source may use big pages. ``field_filter``
+        (passed only when there is one) is a ``| logfmt | name op number`` filter that follows
+        them; a source may leave out lines it surely drops (see :class:`FieldFilter`).
         """
         ...
 
@@ -132,7 +136,8 @@ def select_logs(
         return out
     leading = _leading_line_filters(query.stages)
     quick = _parsed_field_filter(query.stages, len(leading))
-    for ts, stream, line, meta in source.entries(streams, start_ns, end_ns - 1, backward, leading):
+    pushed = _field_kwargs(query.stages, len(leading))
+    for ts, stream, line, meta in source.entries(streams, start_ns, end_ns - 1, backward, leading, **pushed):
         if not pipeline.prefilter(ts, line):
             continue
         if quick is not None and quick.rejects(stream, meta, line):
@@ -147,6 +152,37 @@ def select_logs(
         if len(out) >= limit:
             break
     return out
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """``| logfmt | name op bound``, right after the leading line filters, ``bound`` a finite number.
+
+    A source may drop a line only when the filter surely drops it: a plain logfmt line
+    (see ``logql.plainlogfmt``) whose first ``name`` field is a short run of digits that
+    fails the comparison, in a stream that has no ``name`` label or metadata.
+    """
+
+    name: str
+    op: str
+    bound: float
+
+
+def _field_filter(stages: tuple[ast.Stage, ...], n_leading: int) -> FieldFilter | None:
+    if len(stages) < n_leading + 2 or not isinstance(stages[n_leading], ast.LogfmtParser):
+        return None
+    stage = stages[n_leading + 1]
+    if not isinstance(stage, ast.LabelFilterStage) or not isinstance(stage.expr, ast.LabelCompare):
+        return None
+    expr = stage.expr
+    if expr.kind != "number" or not plain_label_name(expr.name) or not math.isfinite(expr.value):
+        return None
+    return FieldFilter(expr.name, expr.op, float(expr.value))
+
+
+def _field_kwargs(stages: tuple[ast.Stage, ...], n_leading: int) -> dict[str, FieldFilter]:
+    found = _field_filter(stages, n_leading)
+    return {} if found is None else {"field_filter": found}
 
 
 class _ParsedFieldFilter:
@@ -383,6 +419,9 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
         and all(plain_label_name(name) for name in by_names)
     ):
         plain = PlainLogfmt(by_names)
+    # ``| logfmt | status >= 500 ...``: lines the first label filter surely drops are skipped
+    # before the pipeline, as in log queries (most lines of such a query are dropped there).
+    quick = None if simple else _parsed_field_filter(lr.selector.stages, len(leading))
 
     def add(flat: dict[str, str], ts: int, value: float) -> None:
         identity = tuple(flat.items())
@@ -396,9 +435,15 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
         entry[2].append(value)
 
     for ts, stream, line, meta in (
-        source.entries(streams, lo, hi, False, leading, read_all=True) if streams else ()
+        source.entries(
+            streams, lo, hi, False, leading, read_all=True, **_field_kwargs(lr.selector.stages, len(leading))
+        )
+        if streams
+        else ()
     ):
         if not pipeline.prefilter(ts, line):
+            continue
+        if quick is not None and quick.rejects(stream, meta, line):
             continue
         if plain is not None and not any(name in stream or name in meta for name in plain.names):
             found = plain.values(line)

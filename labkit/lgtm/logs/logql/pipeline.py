@@ -204,12 +204,21 @@ def _json_stage(stage: ast.JsonParser) -> StageFn:
 _LOGFMT_TOKEN = re.compile(r'\s*([^\s="]+)(?:=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*))?')
 
 
+# The usual line: ``key=value`` tokens, single spaces, no quotes, no ``=`` or ``\\`` in values.
+# The tokenizer below reads exactly the split of such a line on spaces and its first ``=``.
+_PLAIN_UNQUOTED = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*(?:=[!#-<>-\[\]-~]*)?(?: [A-Za-z_][A-Za-z0-9_]*(?:=[!#-<>-\[\]-~]*)?)*"
+)
+
+
 def logfmt_pairs(line: str) -> list[tuple[str, str]] | None:
     """go-logfmt's decoding of one line; None when the line is not logfmt.
 
     Tokens must follow each other with only whitespace between them: ``finditer`` would skip
     what does not parse, so a gap between two matches means the line is not logfmt.
     """
+    if '"' not in line and _PLAIN_UNQUOTED.fullmatch(line) is not None:
+        return [(key, value) for key, _, value in (token.partition("=") for token in line.split(" "))]
     pairs: list[tuple[str, str]] = []
     pos = 0
     for m in _LOGFMT_TOKEN.finditer(line):
