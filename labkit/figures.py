@@ -289,7 +289,7 @@ def waterfall(spans: Any, *, title: str = "", ax: Any = None, max_spans: int = 3
     if ax is None:
         fig = new_figure(8.0, max(1.8, height))
         ax = fig.add_subplot()
-    if rows is None or rows.empty:
+    if rows is None or rows.empty or not {"start", "duration_ms", "name"} <= set(rows.columns):
         ax.text(0.5, 0.5, "no spans", ha="center", va="center", transform=ax.transAxes, color="gray")
         return fig if fig is not None else ax.figure
     starts = pd.to_datetime(rows["start"], utc=True)

@@ -16,7 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CohortReport", "ReportError", "build", "load_run", "notebook_figures", "render", "write_report"]
+__all__ = [
+    "CohortReport",
+    "ReportError",
+    "build",
+    "load_run",
+    "notebook_figures",
+    "render",
+    "write",
+    "write_report",
+]
 
 _STATUSES = ("ok", "failed", "timeout", "skipped")
 
@@ -65,6 +74,9 @@ class CohortReport:
     failed_checks: list[dict[str, Any]]
     skipped: list[dict[str, Any]] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)  # run, notebook, images (base64 PNG)
+    problems: list[str] = field(default_factory=list)  # sources that could not be read
+    progress: list[Any] = field(default_factory=list)  # labkit.progress.StageProgress rows
+    learners: list[Any] = field(default_factory=list)  # labkit.progress.LearnerSummary rows
     generated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
@@ -96,12 +108,41 @@ def _order(paths: set[str]) -> list[str]:
     return sorted(paths, key=_order_key)
 
 
-def build(run_dirs: list[str | Path], *, figures: bool | None = None) -> CohortReport:
-    """The report over ``run_dirs``; ``figures`` (default: for a single run) embeds the
-    notebooks' charts, which would make a cohort page of many runs very large."""
-    if not run_dirs:
+def build(sources: list[str | Path], *, figures: bool | None = None) -> CohortReport:
+    """The report over ``sources``: run folders, folders of submissions, ``labkit share``
+    archives (``labkit.submissions``). A source that cannot be read is listed in
+    ``report.problems`` and the others are still reported; if none can be read, ReportError.
+
+    ``figures`` (default: for a single run) embeds the notebooks' charts, which would make
+    a cohort page of many runs very large.
+    """
+    import tempfile
+
+    if not sources:
         raise ReportError("give at least one run folder")
-    runs = [load_run(d) for d in run_dirs]
+    with tempfile.TemporaryDirectory(prefix="labkit-report-") as work:
+        return _build(sources, Path(work), figures)
+
+
+def _build(sources: list[str | Path], work: Path, figures: bool | None) -> CohortReport:
+    from labkit.progress import learner_summaries, stage_progress
+    from labkit.submissions import expand
+
+    expanded = expand(sources, work)
+    problems = list(expanded.problems)
+    runs: list[dict[str, Any]] = []
+    run_dirs: list[Path] = []
+    for run_dir, origin in expanded.runs:
+        try:
+            run = load_run(run_dir)
+        except ReportError as exc:
+            problems.append(str(exc).replace(str(run_dir), origin))  # name the archive, not a temp dir
+            continue
+        run["origin"] = origin
+        runs.append(run)
+        run_dirs.append(run_dir)
+    if not runs:
+        raise ReportError("; ".join(problems) or "no runs found")
     # Two folders can hold the same run id (a copied run); keep their labels apart.
     seen: dict[str, int] = {}
     for run, run_dir in zip(runs, run_dirs, strict=True):
@@ -165,6 +206,9 @@ def build(run_dirs: list[str | Path], *, figures: bool | None = None) -> CohortR
     check_rates = sorted(rates.values(), key=lambda r: (notebooks.index(r.notebook), r.name))
     ordered_results = {nb: results[nb] for nb in notebooks if nb in results}
     report = CohortReport(runs, notebooks, grid, check_rates, ordered_results, errors, failed_checks, skipped)
+    report.problems = problems
+    report.progress = stage_progress(runs)
+    report.learners = learner_summaries(report.progress)
     if figures if figures is not None else len(runs) == 1:
         report.figures = _figures(runs, run_dirs)
     return report
@@ -302,9 +346,21 @@ def render(report: CohortReport, title: str = "labkit report") -> str:
     )
 
 
-def write_report(run_dirs: list[str | Path], output: str | Path, title: str | None = None) -> Path:
-    """Build the report over ``run_dirs`` and write it to ``output``; returns the path."""
-    report = build(run_dirs)
+def write_report(
+    run_dirs: list[str | Path], output: str | Path, title: str | None = None, *, csv: str | Path | None = None
+) -> Path:
+    """Build the report over ``run_dirs`` and write it to ``output`` (and the progress rows to
+    ``csv``); returns the path. See :func:`write` for the report object too."""
+    return write(run_dirs, output, title, csv=csv)[0]
+
+
+def write(
+    sources: list[str | Path], output: str | Path, title: str | None = None, *, csv: str | Path | None = None
+) -> tuple[Path, CohortReport]:
+    """Build, write the HTML (atomically) and optionally the CSV; returns the path and the report."""
+    from labkit.progress import write_csv
+
+    report = build(sources)
     if title is None:
         title = (
             f"labkit run {report.runs[0]['label']}"
@@ -313,5 +369,9 @@ def write_report(run_dirs: list[str | Path], output: str | Path, title: str | No
         )
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(report, title), encoding="utf-8")
-    return output
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text(render(report, title), encoding="utf-8")
+    tmp.replace(output)
+    if csv is not None:
+        write_csv(report.progress, csv)
+    return output, report

@@ -40,6 +40,7 @@ def grade_command(
     """
     from labkit.config import ConfigError
     from labkit.exercises.grade import GradeError, grade
+    from labkit.lgtm.process import StackError
     from labkit.runner import RunError
 
     console = Console()
@@ -52,7 +53,7 @@ def grade_command(
         result = grade(
             list(paths), reference_dir=reference, output=output, timeout_s=timeout, on_progress=progress
         )
-    except (GradeError, RunError, ConfigError) as exc:
+    except (GradeError, RunError, ConfigError, StackError) as exc:  # StackError: no embedded server
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     for message in result.messages:

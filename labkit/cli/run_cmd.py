@@ -81,6 +81,7 @@ def run_command(
     passing (and, with --strict, nothing was skipped).
     """
     from labkit.config import ConfigError, load_settings
+    from labkit.lgtm.process import StackError
     from labkit.runner import RunError, discover, parse_parameter, run_notebooks
 
     console = Console()
@@ -142,6 +143,10 @@ def run_command(
         except RunError as exc:
             progress.stop()
             console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        except StackError as exc:  # the embedded server could not be started: say why, no traceback
+            progress.stop()
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         progress.update(task, description="done")
 

@@ -57,7 +57,9 @@ def test_module_surfaces() -> None:
         "ReportError",
         "build",
         "load_run",
+        "notebook_figures",
         "render",
+        "write",
         "write_report",
     }
     assert set(doctor.__all__) == {"STAGES", "DoctorReport", "Row", "diagnose", "normalise_stage"}
