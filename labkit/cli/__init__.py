@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from labkit.cli import (
     config_cmd,  # noqa: F401  (registers `labkit config`)
-    critic_cmd,  # noqa: F401  (registers `labkit critic`)
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
+    critic_cmd,  # noqa: F401  (registers `labkit critic`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     report_cmd,  # noqa: F401  (registers `labkit report`)

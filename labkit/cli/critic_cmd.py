@@ -18,7 +18,7 @@ critic_app = typer.Typer(help="Review Python code with the Code Critic (ruff, ba
 app.add_typer(critic_app, name="critic")
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     table = "table"
     json = "json"
 
@@ -26,10 +26,16 @@ class Format(str, enum.Enum):
 @critic_app.command("review")
 def review_command(
     paths: list[Path] = typer.Argument(None, help="Files or folders to review.", show_default=False),
-    tests: list[Path] = typer.Option(None, "--tests", help="Test files/folders to run against them (repeatable)."),
-    diff: Path = typer.Option(None, "--diff", help="Review a unified diff ('-' reads stdin) instead of paths."),
+    tests: list[Path] = typer.Option(
+        None, "--tests", help="Test files/folders to run against them (repeatable)."
+    ),
+    diff: Path = typer.Option(
+        None, "--diff", help="Review a unified diff ('-' reads stdin) instead of paths."
+    ),
     root: Path = typer.Option(None, "--root", help="Base folder for the diff's files and for shown paths."),
-    output_format: Format = typer.Option(Format.table, "--format", help="table or json (schema: docs/code-critic.md)."),
+    output_format: Format = typer.Option(
+        Format.table, "--format", help="table or json (schema: docs/code-critic.md)."
+    ),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds before the tests are killed."),
     fail_under: int = typer.Option(None, "--fail-under", help="Exit 1 when the score is below this (0-10)."),
 ) -> None:

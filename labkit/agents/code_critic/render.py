@@ -23,7 +23,12 @@ def print_table(result: CriticResult, console: Console | None = None) -> None:
         for f in review.findings:
             lines = f"{f.line_start}" if f.line_start == f.line_end else f"{f.line_start}-{f.line_end}"
             table.add_row(
-                f"[{_STYLE[f.severity]}]{f.severity}[/]", f.category, f"{f.file}:{lines}", f.rule_id, f.why, f.suggested_fix
+                f"[{_STYLE[f.severity]}]{f.severity}[/]",
+                f.category,
+                f"{f.file}:{lines}",
+                f.rule_id,
+                f.why,
+                f.suggested_fix,
             )
         console.print(table)
     for note in result.notes:

@@ -159,6 +159,7 @@ def _interpret(
     passed: dict[str, bool] = {}
     started: dict[str, list[Any]] = {}
     crashes: dict[str, str] = {}
+    finished: set[str] = set()
     for rec in records:
         if "start" in rec:
             started[rec["start"]] = rec["location"]
@@ -181,12 +182,14 @@ def _interpret(
             )
         elif "nodeid" in rec and rec.get("outcome") != "skipped":
             ok = rec["outcome"] == "passed"
+            if rec.get("when") == "teardown":
+                finished.add(rec["nodeid"])
             passed[rec["nodeid"]] = passed.get(rec["nodeid"], True) and ok
             started.setdefault(rec["nodeid"], rec["location"])
             if not ok and rec.get("crash"):
                 crashes.setdefault(rec["nodeid"], str(rec["crash"][2]))
     if outcome.timed_out:
-        hung = [n for n in started if n not in passed]
+        hung = [n for n in started if n not in finished]
         hung_source = _test_source(ws, by_shown, hung[-1]) if hung else None
         source = hung_source or first_test
         line = int(started[hung[-1]][1]) + 1 if hung_source is not None else 1
