@@ -84,7 +84,9 @@ def load_corpus(folder: Path) -> list[Case]:
                     unknown = [w for w in words if w not in CATEGORIES and w != "fault"]
                     if unknown:
                         raise ValueError(f"{path}:{number}: unknown label word(s) {unknown}")
-                    labels += [Label(path.name, number, w, fault="fault" in words) for w in words if w in CATEGORIES]
+                    labels += [
+                        Label(path.name, number, w, fault="fault" in words) for w in words if w in CATEGORIES
+                    ]
         tests = [p for p in files if p.name.startswith("test_")]
         sources = [p for p in files if p not in tests]
         if not labels and not case_dir.name.startswith("clean_"):
@@ -117,7 +119,9 @@ def _score_case(case: Case, result: CriticResult) -> CaseResult:
     out.false_positives = [f for i, f in enumerate(findings) if i not in used]
     fault = next((lb for lb in case.labels if lb.fault), None)
     if fault is not None:
-        ranks = [i for i, s in enumerate(result.suspects) if s["file"] == fault.file and s["line"] == fault.line]
+        ranks = [
+            i for i, s in enumerate(result.suspects) if s["file"] == fault.file and s["line"] == fault.line
+        ]
         out.fault_rank = ranks[0] if ranks else None
     return out
 
@@ -159,5 +163,7 @@ def score_results(results: list[CaseResult]) -> Scores:
         clean_with_findings=[r.case.name for r in clean if r.result.review.findings],
         fault_cases=len(faults),
         top1=sum(r.fault_rank == 0 for r in faults) / len(faults) if faults else 0.0,
-        top3=sum(r.fault_rank is not None and r.fault_rank < 3 for r in faults) / len(faults) if faults else 0.0,
+        top3=sum(r.fault_rank is not None and r.fault_rank < 3 for r in faults) / len(faults)
+        if faults
+        else 0.0,
     )
