@@ -316,6 +316,8 @@ class LLMTelemetry:
         meter = metrics_api.get_meter(
             SCOPE, meter_provider=meter_provider, schema_url="https://opentelemetry.io/schemas/1.41.0"
         )
+        # Kept so that other instruments of the same agent (guardrail counters) share the provider.
+        self.meter_provider = meter_provider
         self.capture_content = _capture_default() if capture_content is None else capture_content
         self.genai = GenAIMetrics.create(meter)
         self.tokens = meter.create_counter(

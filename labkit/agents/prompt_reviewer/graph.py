@@ -6,7 +6,9 @@
                                             |
                                             +--valid or out of attempts--> result -> END
 
-* ``guardrails`` runs :func:`check_input` (length, injection, harmful, secrets, PII).
+* ``guardrails`` runs the shared :func:`labkit.guardrails.check_input` (normalisation,
+  structure, multilingual intent patterns, secrets, PII), which logs each blocking finding
+  on this agent's logger (Loki) and counts it (Mimir); the result keeps the legacy view.
 * ``review`` asks the model for a forced ``submit_prompt_review`` tool call whose
   schema is :class:`PromptReview`'s; on a retry the previous tool call and a
   ``tool_result`` with ``is_error`` explaining the validation errors are sent back,
@@ -32,7 +34,8 @@ import anthropic
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ValidationError
 
-from labkit.agents.prompt_reviewer.guardrails import GuardrailConfig, Verdict, check_input
+from labkit import guardrails as shared_guardrails
+from labkit.agents.prompt_reviewer.guardrails import GuardrailConfig, Verdict, from_shared, to_policy
 from labkit.agents.prompt_reviewer.schema import TOOL_NAME, PromptReview, review_tool
 from labkit.llm.offline import OFFLINE_MODEL
 from labkit.llm.telemetry import LLMTelemetry, default_telemetry
@@ -41,7 +44,8 @@ from labkit.llm.tracked import TrackedClient
 __all__ = ["AGENT_NAME", "ReviewResult", "ReviewerConfig", "build_graph", "review"]
 
 AGENT_NAME = "prompt_reviewer"
-# Guardrail decisions are logged (WARNING when blocked) so they reach Loki beside the trace.
+# Guardrail decisions are logged on this logger by labkit.guardrails (WARNING when blocked),
+# so they reach Loki beside the trace.
 _log = logging.getLogger("labkit.agents.prompt_reviewer")
 _log.addHandler(logging.NullHandler())  # a library: no stderr noise unless the app configures logging
 Status = Literal["reviewed", "blocked", "failed"]
@@ -107,6 +111,7 @@ class _Deps:
     telemetry: LLMTelemetry
     config: ReviewerConfig
     guardrails: GuardrailConfig
+    guardrail_telemetry: shared_guardrails.GuardrailTelemetry
     records_start: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -129,28 +134,27 @@ def build_graph(
         telemetry=telemetry,
         config=config or ReviewerConfig(),
         guardrails=guardrails or GuardrailConfig(),
+        guardrail_telemetry=shared_guardrails.GuardrailTelemetry(telemetry.meter_provider),
     )
+    policy = to_policy(deps.guardrails)
     if deps.llm.agent is None:
         deps.llm.agent = AGENT_NAME
 
     def guardrails_node(state: _State) -> _State:
         with telemetry.node(AGENT_NAME, "guardrails") as span:
-            verdict = check_input(state.get("prompt"), deps.guardrails)
+            # The shared layer logs each blocking finding (masked excerpt, never the prompt) and
+            # adds a guardrail.blocked event to this span; the graph keeps the legacy view.
+            shared = shared_guardrails.check_input(
+                state.get("prompt"),
+                agent=AGENT_NAME,
+                kind="prompt",
+                policy=policy,
+                telemetry=deps.guardrail_telemetry,
+            )
+            verdict = from_shared(shared)
             span.set_attribute("labkit.guardrail.allowed", verdict.allowed)
             span.set_attribute("labkit.guardrail.checks", sorted({f.check for f in verdict.findings}))
-            for finding in verdict.findings:
-                event = {"check": finding.check, "rule": finding.rule, "reason": finding.reason}
-                span.add_event("guardrail.blocked", event)
-                # The excerpt is masked for secrets and PII; the prompt itself is never logged.
-                _log.warning(
-                    "guardrail blocked: %s",
-                    finding.reason,
-                    extra={
-                        "guardrail_check": finding.check,
-                        "guardrail_rule": finding.rule,
-                        "agent": AGENT_NAME,
-                    },
-                )
+            span.set_attribute("labkit.guardrail.categories", shared.categories)
             return {"verdict": verdict, "attempts": 0, "history": [], "errors": [], "warnings": []}
 
     def review_node(state: _State) -> _State:
