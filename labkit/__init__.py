@@ -18,6 +18,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "settings": ("labkit.config", "load_settings"),
     "check": ("labkit.check", None),
     "doctor": ("labkit.doctor", None),  # a callable module: labkit.doctor(stage=...)
+    "exercises": ("labkit.exercises", None),
     "record": ("labkit.results", "record"),
     "report": ("labkit.report", None),
     "results": ("labkit.results", None),

@@ -45,12 +45,32 @@ class CheckResult:
     name: str
     passed: bool
     detail: str = ""
+    # "checkpoint" for labkit.check.that/run/checkpoint, "exercise" for labkit.check.exercise;
+    # exercises also carry the hint shown on failure and the name of the answer checked.
+    kind: str = "checkpoint"
+    hint: str = ""
+    answer: str = ""
     # Set once the result has been shown, so a result that is also the cell's last
     # expression is not displayed (and recorded) a second time.
     _shown: bool = field(default=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+        data: dict[str, Any] = {"name": self.name, "passed": self.passed, "detail": self.detail}
+        if self.kind != "checkpoint":
+            # Only exercises grow the shape, so checkpoint entries in results.json stay as they were.
+            data.update(kind=self.kind, hint=self.hint, answer=self.answer)
+        return data
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> CheckResult:
+        return cls(
+            str(item["name"]),
+            bool(item["passed"]),
+            str(item.get("detail", "")),
+            kind=str(item.get("kind", "checkpoint")),
+            hint=str(item.get("hint", "")),
+            answer=str(item.get("answer", "")),
+        )
 
     def _ipython_display_(self) -> None:
         if not self._shown:
@@ -242,10 +262,7 @@ def read(path: str | Path) -> NotebookResults:
                     item = data[RESULT_MIME]
                     results[item["name"]] = item["value"]  # later records of a name win
                 if CHECK_MIME in data:
-                    item = data[CHECK_MIME]
-                    checks.append(
-                        CheckResult(item["name"], bool(item["passed"]), str(item.get("detail", "")))
-                    )
+                    checks.append(CheckResult.from_dict(data[CHECK_MIME]))
             elif kind == "error" and error is None:
                 error = NotebookError(
                     type=str(output.get("ename", "")),

@@ -11,6 +11,8 @@ from labkit.cli import (
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     critic_cmd,  # noqa: F401  (registers `labkit critic`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
+    exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
+    grade_cmd,  # noqa: F401  (registers `labkit grade`)
     lab_cmd,  # noqa: F401  (registers `labkit lab`)
     report_cmd,  # noqa: F401  (registers `labkit report`)
     run_cmd,  # noqa: F401  (registers `labkit run`)

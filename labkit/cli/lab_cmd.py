@@ -1,4 +1,9 @@
-"""``labkit lab``: JupyterLab on the workbook's notebooks with the configured environment."""
+"""``labkit lab``: JupyterLab on the learner edition of the workbook, with the configured environment.
+
+The learner edition (solutions replaced by stubs and hints) is generated under the data
+dir the first time; notebooks already there are the learner's work and are kept.
+``--solutions`` opens the committed solution edition instead (for authors).
+"""
 
 from __future__ import annotations
 
@@ -62,21 +67,34 @@ def lab_command(
     ctx: typer.Context,
     port: int | None = typer.Option(None, "--port", help="Port for JupyterLab (default: its own choice)."),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open a browser tab."),
+    solutions: bool = typer.Option(
+        False, "--solutions", help="Open the solution edition (notebooks/) instead of the learner edition."
+    ),
 ) -> None:
-    """Start JupyterLab on notebooks/ with the configured labkit environment.
+    """Start JupyterLab on the learner edition of notebooks/ with the configured labkit environment.
 
     Arguments after the options are passed to JupyterLab unchanged.
     """
     from labkit.config import ConfigError, load_settings
-    from labkit.runner import kernel_env
+    from labkit.exercises import MarkerError, build_learner_edition, default_output
+    from labkit.runner import RunError, kernel_env
 
     console = Console()
     try:
         settings = load_settings()
         notebooks = find_notebooks_dir()
-    except (ConfigError, FileNotFoundError) as exc:
+        root = notebooks
+        if not solutions:
+            edition = build_learner_edition([notebooks], default_output(settings), settings=settings)
+            root = edition.output
+            kept = f", kept your {len(edition.kept)} edited notebook(s)" if edition.kept else ""
+            console.print(
+                f"learner edition: {len(edition.written)} notebook(s) written{kept} "
+                f"({sum(edition.exercises.values())} exercises)"
+            )
+    except (ConfigError, FileNotFoundError, MarkerError, RunError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    argv, env = build_lab_command(notebooks, kernel_env(settings), port, browser, list(ctx.args))
-    console.print(f"JupyterLab on {notebooks} (backend {settings.backend.value})")
+    argv, env = build_lab_command(root, kernel_env(settings), port, browser, list(ctx.args))
+    console.print(f"JupyterLab on {root} (backend {settings.backend.value})")
     exec_fn(argv[0], argv, env)

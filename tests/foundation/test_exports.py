@@ -32,7 +32,15 @@ def test_module_surfaces() -> None:
         "read",
         "record",
     }
-    assert set(check.__all__) == {"CheckResult", "checkpoint", "evaluate", "run", "show", "that"}
+    assert set(check.__all__) == {
+        "CheckResult",
+        "checkpoint",
+        "evaluate",
+        "exercise",
+        "run",
+        "show",
+        "that",
+    }
     assert set(runner.__all__) == {
         "NotebookRun",
         "NotebookSpec",
