@@ -4,8 +4,8 @@ Each tool returns ``{"findings": [...], "notes": [...]}`` whose findings already
 the :class:`~labkit.agents.code_critic.schema.Finding` shape, so a model can pass them
 through (the offline model does exactly that) or add its own judgement.
 
-ruff and bandit run as subprocesses on the workspace copy; radon parses the text
-(``ast``, nothing executes). The tests tool is in :mod:`labkit.agents.code_critic.testrun`.
+ruff runs as a subprocess on the workspace copy; bandit and radon parse the text
+in-process (``ast``: nothing of the reviewed code executes). The tests tool is in :mod:`labkit.agents.code_critic.testrun`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,24 @@ def ruff_check(ws: Workspace, files: list[SourceFile]) -> dict[str, Any]:
 _BANDIT_SEVERITY = {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
 # assert in library code is a correctness topic, and reviewed tests are not linted.
 _BANDIT_SKIP = "B101"
+_BANDIT_LOCK = threading.Lock()
+
+
+def _bandit_issues(paths: list[Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """bandit's issues and errors. bandit only parses (ast) the files, so it runs in-process:
+    a subprocess would pay ~1 s of interpreter and plugin start-up per review."""
+    from bandit.core import config as bandit_config
+    from bandit.core import manager as bandit_manager
+
+    with _BANDIT_LOCK:  # bandit's extension manager and logging are process-global
+        manager = bandit_manager.BanditManager(
+            bandit_config.BanditConfig(), "file", profile={"exclude": [_BANDIT_SKIP]}, quiet=True
+        )
+        manager.discover_files([str(p) for p in paths])
+        manager.run_tests()
+        issues = [i.as_dict(with_code=False) for i in manager.get_issue_list()]
+        errors = [{"filename": f, "reason": r} for f, r in manager.skipped]
+    return issues, errors
 
 
 def bandit_scan(ws: Workspace, files: list[SourceFile]) -> dict[str, Any]:
@@ -137,13 +156,9 @@ def bandit_scan(ws: Workspace, files: list[SourceFile]) -> dict[str, Any]:
     targets = [rel for rel in ws.sources if by_shown.get(ws.shown[rel], SourceFile("", "")).syntax_ok]
     if not targets:
         return {"findings": [], "notes": ["bandit: no parsable file to scan"]}
-    done = _run([sys.executable, "-m", "bandit", "-q", "-f", "json", "-s", _BANDIT_SKIP, *targets], ws.root)
-    try:
-        report = json.loads(done.stdout or "{}")
-    except json.JSONDecodeError:
-        return {"findings": [], "notes": [f"bandit failed: {done.stderr.strip()[-300:]}"]}
+    issues, errors = _bandit_issues([ws.root / rel for rel in targets])
     out = []
-    for item in report.get("results", []):
+    for item in issues:
         shown = ws.to_shown(item["filename"])
         source = by_shown.get(shown or "")
         if source is None:
@@ -166,7 +181,7 @@ def bandit_scan(ws: Workspace, files: list[SourceFile]) -> dict[str, Any]:
             )
         )
     notes = [f"bandit: {len(targets)} file(s), {len(out)} finding(s)"]
-    notes += [f"bandit error: {e.get('filename')}: {e.get('reason')}" for e in report.get("errors", [])]
+    notes += [f"bandit error: {ws.to_shown(e['filename']) or e['filename']}: {e['reason']}" for e in errors]
     return {"findings": out, "notes": notes}
 
 
