@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import threading
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,12 @@ _BANDIT_LOCK = threading.Lock()
 def _bandit_issues(paths: list[Path]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """bandit's issues and errors. bandit only parses (ast) the files, so it runs in-process:
     a subprocess would pay ~1 s of interpreter and plugin start-up per review."""
-    from bandit.core import config as bandit_config
-    from bandit.core import manager as bandit_manager
+    with _BANDIT_LOCK, warnings.catch_warnings():  # bandit's plugin loader and logging are process-global
+        # bandit's plugin loader (stevedore) warns about its own deprecated argument on first import.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from bandit.core import config as bandit_config
+        from bandit.core import manager as bandit_manager
 
-    with _BANDIT_LOCK:  # bandit's extension manager and logging are process-global
         manager = bandit_manager.BanditManager(
             bandit_config.BanditConfig(), "file", profile={"exclude": [_BANDIT_SKIP]}, quiet=True
         )
