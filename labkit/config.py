@@ -86,6 +86,10 @@ class Settings(BaseModel):
     ingest_max_body_bytes: int = Field(16 * 1024 * 1024, description="embedded ingest limit (413 above)")
     retention_hours: float = Field(72.0, description="embedded store keeps data this long")
     retention_max_mb: float = Field(1024.0, description="embedded store size cap")
+    listen_docker_bridge: bool = Field(
+        False,
+        description="embedded server also listens on the Docker bridge gateway (never 0.0.0.0)",
+    )
 
     @field_validator(
         "otlp_grpc_endpoint",
