@@ -31,12 +31,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
+from urllib.parse import urlsplit
 
 import anthropic
 import httpx
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import Status as SpanStatus
 from pydantic import BaseModel, Field, ValidationError
 
 from labkit.agents.code_critic.intake import (
@@ -56,7 +59,7 @@ from labkit.llm.offline import OFFLINE_MODEL
 from labkit.llm.telemetry import LLMTelemetry, default_telemetry
 from labkit.llm.tracked import TrackedClient
 
-__all__ = ["AGENT_NAME", "CriticConfig", "CriticResult", "build_graph", "review"]
+__all__ = ["AGENT_NAME", "CriticConfig", "CriticResult", "build_graph", "review", "review_intake"]
 
 AGENT_NAME = "code_critic"
 SUPERVISOR_AGENT = "code_critic_supervisor"
@@ -188,7 +191,7 @@ def build_graph(
             url = deps.config.specialist_urls.get(name)
             try:
                 if url:
-                    outcome = _remote(url, name, intake, deps.config)
+                    outcome = _remote(url, name, intake, deps.config, telemetry)
                 else:
                     ctx = Context(
                         intake.files,
@@ -341,21 +344,39 @@ def _supervise(
             )
 
 
-def _remote(url: str, name: str, intake: Intake, config: CriticConfig) -> SpecialistOutcome:
-    """POST the sources to the specialist's service; the trace context travels in the headers."""
-    headers: dict[str, str] = {}
-    propagate.inject(headers)
-    body = {
-        "files": [_wire(s) for s in intake.files],
-        "tests": [_wire(s) for s in intake.tests],
-        "test_timeout_s": config.test_timeout_s,
+def _remote(
+    url: str, name: str, intake: Intake, config: CriticConfig, telemetry: LLMTelemetry
+) -> SpecialistOutcome:
+    """POST the sources to the specialist's service under a CLIENT span; W3C trace context in the headers.
+
+    This CLIENT span and the service's SERVER span are the pair the service graph turns
+    into the edge supervisor -> specialist.
+    """
+    target = url.rstrip("/") + "/review"
+    parts = urlsplit(target)
+    attributes = {
+        "http.request.method": "POST",
+        "url.full": target,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or 80,
+        "labkit.critic.specialist": name,
     }
-    response = httpx.post(
-        url.rstrip("/") + "/review", json=body, headers=headers, timeout=config.http_timeout_s
-    )
-    if response.status_code != 200:
-        raise ValueError(f"{url} answered {response.status_code}: {response.text[:300]}")
-    return SpecialistOutcome.from_dict({**response.json(), "name": name})
+    with telemetry.tracer.start_as_current_span(
+        "POST /review", kind=SpanKind.CLIENT, attributes=attributes
+    ) as span:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        body = {
+            "files": [_wire(s) for s in intake.files],
+            "tests": [_wire(s) for s in intake.tests],
+            "test_timeout_s": config.test_timeout_s,
+        }
+        response = httpx.post(target, json=body, headers=headers, timeout=config.http_timeout_s)
+        span.set_attribute("http.response.status_code", response.status_code)
+        if response.status_code != 200:
+            span.set_status(SpanStatus(StatusCode.ERROR, f"HTTP {response.status_code}"))
+            raise ValueError(f"{url} answered {response.status_code}: {response.text[:300]}")
+        return SpecialistOutcome.from_dict({**response.json(), "name": name})
 
 
 def _wire(source: SourceFile) -> dict[str, Any]:
@@ -380,10 +401,18 @@ def review(
     if paths is None and diff is None:
         raise IntakeError("give paths to review or a diff")
     graph = graph or build_graph(config=config)
+    as_list = lambda v: [] if v is None else [v] if isinstance(v, (str, Path)) else list(v)  # noqa: E731
+    return _run(graph, {"paths": as_list(paths), "tests": as_list(tests), "diff": diff, "root": root})
+
+
+def review_intake(intake: Intake, graph: Any | None = None) -> CriticResult:
+    """Review sources already taken in (e.g. files a service received as JSON)."""
+    return _run(graph or build_graph(), {"sources": intake})
+
+
+def _run(graph: Any, request: dict[str, Any]) -> CriticResult:
     deps: _Deps = graph.labkit_deps
     deps.records_start = len(deps.llm.records)
-    as_list = lambda v: [] if v is None else [v] if isinstance(v, (str, Path)) else list(v)  # noqa: E731
-    request = {"paths": as_list(paths), "tests": as_list(tests), "diff": diff, "root": root}
     start = time.perf_counter()
     with deps.telemetry.workflow(AGENT_NAME) as span:
         state = graph.invoke({"request": request})

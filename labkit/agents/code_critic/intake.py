@@ -35,6 +35,8 @@ __all__ = [
     "SourceFile",
     "from_diff",
     "from_paths",
+    "from_wire",
+    "sources_from_wire",
     "is_test_file",
 ]
 
@@ -163,6 +165,51 @@ def from_paths(
                 # Test files (test_*.py, *_test.py, conftest.py) are run by the tests
                 # specialist, not linted: bandit's B101 on every assert is noise.
                 _add(intake, SourceFile(shown, text), as_test=as_test or is_test_file(shown))
+    return intake
+
+
+def sources_from_wire(items: list[dict[str, object]] | None) -> list[SourceFile]:
+    """SourceFiles from the JSON a service receives (``path``, ``text``, optional ``changed``)."""
+    out = []
+    for i, item in enumerate(items or []):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("path"), str)
+            or not isinstance(item.get("text"), str)
+        ):
+            raise ValueError(f"files[{i}] needs 'path' and 'text' strings")
+        changed = item.get("changed")
+        out.append(
+            SourceFile(
+                str(item["path"]),
+                str(item["text"]),
+                changed=set(changed) if isinstance(changed, list) else None,
+                syntax_ok=bool(item.get("syntax_ok", True)),
+            )
+        )
+    return out
+
+
+def from_wire(
+    files: list[dict[str, object]],
+    tests: list[dict[str, object]] | None = None,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> Intake:
+    """An intake (syntax, guardrails, size limit) of files sent as JSON to the supervisor service."""
+    intake = Intake()
+    for group, as_test in ((sources_from_wire(files), False), (sources_from_wire(tests), True)):
+        for source in group:
+            if len(source.text.encode()) > max_file_bytes:
+                intake.errors.append(
+                    f"{source.path}: over the size limit of {max_file_bytes} bytes; not reviewed"
+                )
+                continue
+            if not source.path.endswith(".py"):
+                intake.notes.append(f"{source.path}: skipped, not a Python file")
+                continue
+            source.syntax_ok = True
+            _add(intake, source, as_test=as_test)
     return intake
 
 
