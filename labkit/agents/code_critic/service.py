@@ -165,10 +165,12 @@ def make_app(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Code Critic service (one specialist, or the supervisor)")
-    parser.add_argument("--role", choices=ROLES, required=True)
+    parser.add_argument("--role", choices=ROLES, default=os.environ.get("LABKIT_CRITIC_ROLE"))
     parser.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 inside a container)")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LABKIT_CRITIC_PORT", "8080")))
     args = parser.parse_args(argv)
+    if args.role is None:
+        parser.error("--role (or LABKIT_CRITIC_ROLE) is required")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     telemetry = make_telemetry(os.environ.get("OTEL_SERVICE_NAME") or f"code-critic-{args.role}")
     trace_api.set_tracer_provider(telemetry.tracer_provider)
