@@ -52,7 +52,13 @@ from labkit.agents.code_critic.intake import (
 )
 from labkit.agents.code_critic.sandbox import Limits
 from labkit.agents.code_critic.schema import SCHEMA_VERSION, TOOL_NAME, CodeReview, Finding, review_tool
-from labkit.agents.code_critic.specialist import SPECIALISTS, Context, SpecialistOutcome, run_specialist
+from labkit.agents.code_critic.specialist import (
+    SPECIALISTS,
+    Context,
+    Specialist,
+    SpecialistOutcome,
+    run_specialist,
+)
 from labkit.agents.code_critic.supervisor import merge, score_of, summary_of
 from labkit.agents.code_critic.workspace import Workspace
 from labkit.llm.offline import OFFLINE_MODEL
@@ -142,17 +148,20 @@ def build_graph(
     *,
     config: CriticConfig | None = None,
     telemetry: LLMTelemetry | None = None,
+    specialists: dict[str, Specialist] | None = None,
 ) -> Any:
-    """The compiled graph; use :func:`review` to run it."""
+    """The compiled graph; use :func:`review` to run it. ``specialists`` overrides the registry
+    (e.g. a specialist with a rule of your own, :mod:`labkit.agents.code_critic.rules`)."""
+    registry = {**SPECIALISTS, **(specialists or {})}
     telemetry = telemetry or (llm.telemetry if llm is not None else default_telemetry())
     deps = _Deps(
         llm=llm or TrackedClient(agent=AGENT_NAME, telemetry=telemetry),
         telemetry=telemetry,
         config=config or CriticConfig(),
     )
-    unknown = sorted(set(deps.config.specialists) - set(SPECIALISTS))
+    unknown = sorted(set(deps.config.specialists) - set(registry))
     if unknown:
-        raise ValueError(f"unknown specialist(s) {unknown}; known: {sorted(SPECIALISTS)}")
+        raise ValueError(f"unknown specialist(s) {unknown}; known: {sorted(registry)}")
 
     def intake_node(state: _State) -> _State:
         with telemetry.node(AGENT_NAME, "intake") as span:
@@ -200,7 +209,7 @@ def build_graph(
                         Limits(timeout_s=deps.config.test_timeout_s),
                     )
                     outcome = run_specialist(
-                        SPECIALISTS[name],
+                        registry[name],
                         ctx,
                         deps.llm,
                         telemetry,
