@@ -9,7 +9,8 @@ import pytest
 from labkit.lgtm.server import docker_bridge_address
 from labkit.lgtm.testing import free_port, running_server
 
-pytestmark = pytest.mark.docker
+# The first build installs the wheelhouse into the image: minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
 PLANTED = "def collect(item, seen=[]):\n    seen.append(item)\n    return eval(item)\n"
 

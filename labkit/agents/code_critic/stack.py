@@ -64,14 +64,26 @@ def up(
     import os
 
     from labkit.containers import compose_up
+    from labkit.containers.compose import compose
 
     build_env = prepare_context(allow_pull=allow_pull, progress=progress)
     saved = {k: os.environ.get(k) for k in [*build_env, *(env or {})]}
     # compose reads ${VARS} from the environment; set them only for this call.
     os.environ.update({**build_env, **(env or {})})
     try:
+        # One image at a time: the five share their build stage, so the first build fills the
+        # layer cache and the other four only add their ROLE layer (in parallel, the classic
+        # builder would run five identical pip installs at once).
+        for service in SERVICES:
+            progress(f"building {service}")
+            compose(compose_file(), "build", service, project=project, timeout=1200)
         return compose_up(
-            compose_file(), project=project, timeout=timeout, allow_pull=allow_pull, progress=progress
+            compose_file(),
+            project=project,
+            build=False,
+            timeout=timeout,
+            allow_pull=allow_pull,
+            progress=progress,
         )
     finally:
         for key, value in saved.items():
