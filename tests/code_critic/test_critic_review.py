@@ -173,3 +173,22 @@ def test_specialists_run_concurrently_each_with_an_execute_tool_span(
     durations = [r.duration_s for r in result.specialists.values()]
     assert result.wall_s < sum(durations)
     assert workflow.end_time >= max(s.end_time for s in specialists)
+
+
+def test_cli_reviews_a_diff_and_only_its_added_lines(
+    tmp_path: Path, llm_server: Any, monkeypatch: Any
+) -> None:
+    write(tmp_path, {"mod.py": "import os\n\n\ndef f(x):\n    return x\n"})
+    diff = "--- a/mod.py\n+++ b/mod.py\n@@ -4,2 +4,2 @@\n def f(x):\n-    return x\n+    return eval(x)\n"
+    (tmp_path / "change.diff").write_text(diff, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LABKIT_LLM_URL", llm_server.url)
+    monkeypatch.setenv("LABKIT_BACKEND", "embedded")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["critic", "review", "--diff", "change.diff", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(f["rule_id"], f["line_start"]) for f in data["review"]["findings"]] == [("B307", 5)]
+    assert any("outside the lines the diff adds" in d["reason"] for d in data["dropped"])  # the unused import
+    empty = CliRunner().invoke(app, ["critic", "review", "--diff", "/dev/null", "--format", "json"])
+    assert empty.exit_code == 2 and "the diff is empty" in json.loads(empty.stdout)["errors"][0]
