@@ -39,7 +39,11 @@ def test_stack_comes_up_healthy_and_one_trace_spans_the_containers(engine: None,
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://host.docker.internal:{srv.ports['otlp_http']}",
             "CODE_CRITIC_PORT": str(port),
         }
-        handle = stack.up(env=env, project=project, progress=lambda line: None)
+        try:
+            handle = stack.up(env=env, project=project, timeout=400, progress=lambda line: None)
+        except Exception:
+            stack.down(project)  # a stack that never got healthy still leaves containers behind
+            raise
         try:
             states = {row.get("Service"): row.get("Health") for row in handle.ps()}
             assert states == {name: "healthy" for name in stack.SERVICES}, states

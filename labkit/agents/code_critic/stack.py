@@ -16,7 +16,7 @@ from typing import Any
 
 from labkit.agents.prompt_reviewer.image import _copy_source, _pip_wheel, project_root
 
-__all__ = ["SERVICES", "compose_file", "post_review", "prepare_context", "services_in_trace", "up"]
+__all__ = ["SERVICES", "compose_file", "down", "post_review", "prepare_context", "services_in_trace", "up"]
 
 SERVICES = ("style", "security", "complexity", "tests", "supervisor")
 Progress = Callable[[str], None]
@@ -91,6 +91,22 @@ def up(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def down(project: str | None = None) -> None:
+    """Remove the stack's containers and network (what ``up`` left, healthy or not)."""
+    from labkit.containers.compose import compose
+
+    compose(
+        compose_file(),
+        "down",
+        "--timeout",
+        "5",
+        "--remove-orphans",
+        project=project,
+        timeout=120,
+        check=False,
+    )
 
 
 def post_review(url: str, files: Mapping[str, str], *, timeout: float = 180.0) -> tuple[dict[str, Any], str]:
