@@ -101,6 +101,10 @@ class Settings(BaseModel):
     ingest_max_body_bytes: int = Field(16 * 1024 * 1024, description="embedded ingest limit (413 above)")
     retention_hours: float = Field(72.0, description="embedded store keeps data this long")
     retention_max_mb: float = Field(1024.0, description="embedded store size cap")
+    listen_docker_bridge: bool = Field(
+        False,
+        description="embedded server also listens on the Docker bridge gateway (never 0.0.0.0)",
+    )
 
     # The embedded ruler: Mimir-style PromQL rule files and Loki-style LogQL rule files are
     # separate lists, as the two rulers keep separate namespaces (globs, relative to labkit.toml).

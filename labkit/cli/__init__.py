@@ -9,6 +9,7 @@ from __future__ import annotations
 from labkit.cli import (
     config_cmd,  # noqa: F401  (registers `labkit config`)
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
+    critic_cmd,  # noqa: F401  (registers `labkit critic`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
     exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
     grade_cmd,  # noqa: F401  (registers `labkit grade`)

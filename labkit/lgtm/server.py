@@ -1,6 +1,7 @@
 """The embedded LGTM server: every port on one asyncio loop, one DuckDB store.
 
-``EmbeddedServer(settings)`` binds 127.0.0.1 only: OTLP/gRPC and OTLP/HTTP, and the
+``EmbeddedServer(settings)`` binds 127.0.0.1 (and, with ``listen_docker_bridge``, the
+Docker bridge gateway address too, see :func:`docker_bridge_address`): OTLP/gRPC and OTLP/HTTP, and the
 Tempo, Loki and Mimir HTTP APIs, on the ports of the settings' endpoint URLs (port 0
 picks a free one; ``srv.ports`` and ``srv.settings`` tell which). Use it with
 ``await start()``/``await stop()`` on a running loop, or as a context manager, which
@@ -208,6 +209,20 @@ class EmbeddedServer:
         except OSError as exc:
             raise _port_error(name, port, exc) from exc
         self.ports[name] = runner.addresses[0][1]
+        for host in self._extra_hosts():
+            # Same port as on loopback, so a container's URL differs only by the host name.
+            await web.TCPSite(runner, host, self.ports[name], reuse_address=True).start()
+
+    def _extra_hosts(self) -> list[str]:
+        if not self.settings.listen_docker_bridge:
+            return []
+        address = docker_bridge_address()
+        if address is None:
+            raise RuntimeError(
+                "listen_docker_bridge is on but this machine has no Docker bridge (docker0) address; "
+                "start Docker or turn LABKIT_LISTEN_DOCKER_BRIDGE off"
+            )
+        return [address]
 
     async def _start_http(self, ctx: ServerContext, wanted: dict[str, int]) -> None:
         otlp = self._app(ctx)
@@ -233,6 +248,8 @@ class EmbeddedServer:
             raise _port_error("otlp_grpc", port, exc) from exc
         if not bound:
             raise _port_error("otlp_grpc", port, OSError(errno.EADDRINUSE, "bind failed"))
+        for host in self._extra_hosts():
+            server.add_insecure_port(f"{host}:{bound}")
         await server.start()
         self.ports["otlp_grpc"] = bound
 
@@ -344,6 +361,32 @@ class EmbeddedServer:
 
 async def _ready(request: web.Request) -> web.Response:
     return web.Response(text="ready")
+
+
+def docker_bridge_address(interface: str = "docker0") -> str | None:
+    """The IPv4 address of the Docker bridge (the gateway containers reach the host by), or None.
+
+    Containers cannot reach 127.0.0.1 on the host; listening on 0.0.0.0 would expose the
+    server to the whole network. The bridge gateway is reachable from containers (compose's
+    ``host.docker.internal:host-gateway``) and from this host only.
+    """
+    import fcntl
+    import ipaddress
+    import socket
+    import struct
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            packed = fcntl.ioctl(
+                s.fileno(), 0x8915, struct.pack("256s", interface.encode()[:15])
+            )  # SIOCGIFADDR
+    except OSError:
+        return None
+    address = ipaddress.IPv4Address(packed[20:24])
+    # Only a private, concrete address: never the wildcard, never a public interface.
+    if address.is_unspecified or not address.is_private or address.is_loopback:
+        return None
+    return str(address)
 
 
 def _port_error(name: str, port: int, exc: BaseException) -> ServerStartError:

@@ -11,6 +11,15 @@ It never invents knowledge. What it does is real and repeatable:
 * **Questions about documents** given in ``<documents>`` (Anthropic's long-context
   layout) get an extractive answer from them with ``[source]`` citations
   (:mod:`labkit.llm.extractive`); the ``fabricate`` fault adds one unsupported sentence.
+* **Tool use, one generic policy**: offered tools are called in the order given, each
+  once (``auto``/``any``), and a forced tool is called when asked. A tool called after
+  tool results came back gets its input filled *from those results*: every
+  ``tool_result`` whose content is a JSON object is merged (lists concatenated, first
+  scalar wins) into the hint for :func:`labkit.llm.schema_fill.fill`. So an agent that
+  offers its data tools and then its output tool gets its output schema filled from
+  what its own tools returned; the model knows no agent. Once every tool was called,
+  an ``auto`` request is answered in text. Every tool input validates against the
+  tool's ``input_schema``.
 * **Plain chat** gets an extractive answer: the request's key sentences and counts,
   prefixed with ``[offline labkit-offline-1]`` so nobody mistakes it for Claude.
 * **Usage** comes from :mod:`labkit.llm.tokenizer`, including prompt caching:
@@ -283,7 +292,6 @@ class OfflineModel:
         tools: Sequence[Mapping[str, Any]] = request.get("tools") or []
         if not tools:
             return None
-        last = request["messages"][-1]
         choice = request.get("tool_choice") or {"type": "auto"}
         kind = choice.get("type")
         if kind == "none":
@@ -291,22 +299,20 @@ class OfflineModel:
         if kind == "tool":
             return next(t for t in tools if t["name"] == choice["name"])
         review = next((t for t in tools if t["name"] == REVIEW_TOOL_NAME), None)
+        called = _called_tools(request)
+        uncalled = next((t for t in tools if t["name"] not in called), None)
         if kind == "any":
-            return review or tools[0]
-        if (
-            last["role"] == "user"
-            and isinstance(last["content"], list)
-            and any(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in last["content"])
-        ):
-            return None  # unforced, and the caller is returning a tool's result: answer in text
-        asked = _text_of(last["content"]).lower()
-        return next((t for t in tools if t["name"].lower() in asked), review if "<prompt>" in asked else None)
+            return uncalled or review or tools[0]
+        # auto: call each offered tool once, in order; then answer in text.
+        return uncalled
 
     def _tool_input(self, tool: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
         schema = tool.get("input_schema") or {"type": "object", "properties": {}}
         hint: Any = None
         if tool["name"] == REVIEW_TOOL_NAME:
             hint = rubric.analyse(_prompt_under_review(request)).as_dict()
+        else:
+            hint = _results_hint(request)
         seed = _short_hash(request)
         try:
             value = fill(schema, hint, seed=seed)
@@ -335,6 +341,44 @@ class OfflineModel:
             f"Your message has {len(text.split())} words and {count_tokens(text)} tokens. "
             f"Its key point: {key}"
         )
+
+
+def _called_tools(request: Mapping[str, Any]) -> set[str]:
+    """Names of the tools the assistant already called in this conversation."""
+    names: set[str] = set()
+    for msg in request["messages"]:
+        if msg["role"] == "assistant" and isinstance(msg["content"], list):
+            names.update(
+                str(b.get("name"))
+                for b in msg["content"]
+                if isinstance(b, Mapping) and b.get("type") == "tool_use"
+            )
+    return names
+
+
+def _results_hint(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Every JSON-object tool result of the conversation, merged: lists concatenate, first scalar wins."""
+    merged: dict[str, Any] = {}
+    found = False
+    for msg in request["messages"]:
+        if msg["role"] != "user" or not isinstance(msg["content"], list):
+            continue
+        for block in msg["content"]:
+            if not isinstance(block, Mapping) or block.get("type") != "tool_result" or block.get("is_error"):
+                continue
+            try:
+                value = json.loads(_text_of(block.get("content", "")))
+            except (json.JSONDecodeError, TypeError):
+                continue
+            if not isinstance(value, dict):
+                continue
+            found = True
+            for key, item in value.items():
+                if isinstance(item, list) and isinstance(merged.get(key), list):
+                    merged[key] = [*merged[key], *item]
+                else:
+                    merged.setdefault(key, item)
+    return merged if found else None
 
 
 def _prompt_under_review(request: Mapping[str, Any]) -> str:

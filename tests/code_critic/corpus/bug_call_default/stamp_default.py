@@ -1,0 +1,5 @@
+import time
+
+
+def stamp(event, when=time.time()):  # expect: bug
+    return (event, when)

@@ -1,0 +1,3 @@
+def remember(key, value, memo={}):  # expect: bug
+    memo[key] = value
+    return memo

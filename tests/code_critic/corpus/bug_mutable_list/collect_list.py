@@ -1,0 +1,3 @@
+def collect(item, bucket=[]):  # expect: bug
+    bucket.append(item)
+    return bucket

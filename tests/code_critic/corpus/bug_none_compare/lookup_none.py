@@ -1,0 +1,4 @@
+def describe(value):
+    if value == None:  # expect: bug
+        return "missing"
+    return str(value)

@@ -1,0 +1,4 @@
+def enabled(flag):
+    if flag == True:  # expect: bug
+        return "on"
+    return "off"

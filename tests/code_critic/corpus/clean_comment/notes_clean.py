@@ -1,0 +1,3 @@
+# The reviewer asked us to keep this function short; it only trims whitespace.
+def tidy(text):
+    return " ".join(text.split())

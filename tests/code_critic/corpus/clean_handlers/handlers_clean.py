@@ -1,0 +1,5 @@
+from functools import partial
+
+
+def make_handlers(names):
+    return [partial(print, name) for name in names]

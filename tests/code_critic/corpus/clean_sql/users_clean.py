@@ -1,0 +1,3 @@
+def find_user(cursor, name):
+    cursor.execute("SELECT * FROM users WHERE name = ?", (name,))
+    return cursor.fetchone()

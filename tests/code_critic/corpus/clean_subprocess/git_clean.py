@@ -1,0 +1,5 @@
+import shutil
+
+
+def git_path():
+    return shutil.which("git")

@@ -1,0 +1,2 @@
+def compute(expression):
+    return eval(expression)  # expect: security

@@ -1,0 +1,5 @@
+import hashlib
+
+
+def password_digest(password):
+    return hashlib.md5(password.encode()).hexdigest()  # expect: security

@@ -1,0 +1,5 @@
+import tempfile
+
+
+def scratch_path():
+    return tempfile.mktemp()  # expect: security

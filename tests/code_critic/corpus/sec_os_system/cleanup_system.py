@@ -1,0 +1,5 @@
+import os
+
+
+def remove(path):
+    os.system("rm -rf " + path)  # expect: security

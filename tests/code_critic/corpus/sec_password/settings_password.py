@@ -1,0 +1,2 @@
+DATABASE_HOST = "db.internal"
+DATABASE_PASSWORD = "hunter2"  # expect: security

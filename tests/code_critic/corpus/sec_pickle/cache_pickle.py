@@ -1,0 +1,5 @@
+import pickle  # expect: security
+
+
+def load(blob):
+    return pickle.loads(blob)  # expect: security

@@ -1,0 +1,3 @@
+def average(values):
+    l = len(values)  # expect: style
+    return sum(values) / l

@@ -1,0 +1,5 @@
+import re
+
+
+def digits(text):
+    return re.findall("\d+", text)  # expect: style

@@ -1,0 +1,6 @@
+import os  # expect: style
+import sys
+
+
+def argv_count():
+    return len(sys.argv)

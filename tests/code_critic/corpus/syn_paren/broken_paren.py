@@ -1,0 +1,2 @@
+def total(values:  # expect: bug
+    return sum(values)
