@@ -55,7 +55,8 @@ def test_results_json_schema_and_order(mixed_run: tuple[subprocess.CompletedProc
     proc, run_dir = mixed_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
     results = load_results(run_dir)
-    assert set(results) == {"run_id", "started", "finished", "backend", "notebooks"}
+    assert set(results) == {"run_id", "started", "finished", "backend", "learner", "strict", "notebooks"}
+    assert results["strict"] is False and results["learner"]
     assert results["backend"] == "embedded" and results["finished"] >= results["started"]
     assert [nb["path"] for nb in results["notebooks"]] == [
         "01-good/good.ipynb",
