@@ -190,7 +190,10 @@ def test_start_here_runs_clean_under_labkit_run(run_cli: RunCli, tmp_path: Path)
     [nb] = load_results(tmp_path / "out")["notebooks"]
     assert nb["status"] == "ok", nb["error"]
     assert nb["path"] == "00-start-here/00-start-here.ipynb"
-    assert all(c["passed"] for c in nb["checks"]) and len(nb["checks"]) == 3, nb["checks"]
+    assert all(c["passed"] for c in nb["checks"]), nb["checks"]
+    kinds = [c.get("kind", "checkpoint") for c in nb["checks"]]
+    # 00 ends with three checkpoints and holds two exercises (solutions run as committed).
+    assert kinds.count("exercise") == 2 and len(kinds) == 5, nb["checks"]
     assert nb["results"]["backend"] == "embedded" and nb["results"]["doctor_ok"] is True
     assert len(nb["results"]["stages"]) == 3
     assert proc.returncode == 0, proc.stdout + proc.stderr
