@@ -11,7 +11,11 @@ from labkit.rag.judgements import Query
 from labkit.rag.search import Fusion
 from labkit.rag.store import VectorStore
 
-__all__ = ["fusion_raises_recall", "logql_alert_matches"]
+__all__ = ["REFERENCE_ALERT_EXPR", "alert_expr_or_reference", "fusion_raises_recall", "logql_alert_matches"]
+
+# The reference answer of the alert exercise lives here, not in the notebook, so that the
+# learner edition (which keeps check cells) does not give it away.
+REFERENCE_ALERT_EXPR = 'sum(count_over_time({service_name="rag"} |= "hallucination detected" [5m])) > 0'
 
 
 def fusion_raises_recall(
@@ -36,7 +40,14 @@ def fusion_raises_recall(
     return verify
 
 
-def logql_alert_matches(reference: str, *, settings: Any = None) -> Callable[[Any], tuple[bool, str]]:
+def alert_expr_or_reference(expr: Any) -> str:
+    """The learner's expression, or the reference while it is unanswered, so the lesson's alert still runs."""
+    return expr if isinstance(expr, str) and expr.strip() else REFERENCE_ALERT_EXPR
+
+
+def logql_alert_matches(
+    reference: str = REFERENCE_ALERT_EXPR, *, settings: Any = None
+) -> Callable[[Any], tuple[bool, str]]:
     """The learner's alert expression must parse on the log store and fire exactly when the reference does."""
 
     def verify(expr: Any) -> tuple[bool, str]:

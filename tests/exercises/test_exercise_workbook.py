@@ -17,10 +17,12 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 WORKBOOK = [
     "00-start-here",
     "01-docker",
+    "02-kubernetes",
     "03-lgtm",
     "04-instrument-an-app",
     "05-first-dashboard",
     "06-prompt-reviewer",
+    "07-code-critic",
     "08-rag",
 ]
 
