@@ -316,6 +316,10 @@ class EmbeddedServer:
 
     async def _status_handler(self, request: web.Request) -> web.Response:
         assert self.ctx is not None
+        if self.started_at is None:
+            # The HTTP ports bind before gRPC and the URL table are ready; answering now would
+            # hand `labkit stack up` a status without its endpoints.
+            return web.json_response({"status": "starting", "service": "labkit-lgtm"}, status=503)
         return web.json_response(await self.ctx.read(self.status))
 
     # -- in a background thread --------------------------------------------------------
