@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 PNG_DPI = 100
-_REGISTERED: set[int] = set()  # ids of shells that have our formatter
 
 # Log level -> colour, as Grafana's logs panel marks them.
 LEVEL_COLOURS: dict[str, str] = {
@@ -82,8 +81,6 @@ def register_formatters(shell: Any = None) -> bool:
         shell = ipython.get_ipython()
         if shell is None:
             return False
-    if id(shell) in _REGISTERED:
-        return True
     formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
     if not formatters or "image/png" not in formatters:
         return False
@@ -92,7 +89,6 @@ def register_formatters(shell: Any = None) -> bool:
         png.lookup_by_type("matplotlib.figure.Figure")
     except KeyError:
         png.for_type_by_name("matplotlib.figure", "Figure", _png_formatter)
-    _REGISTERED.add(id(shell))
     return True
 
 
