@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -32,7 +35,14 @@ def fixed_deployment_runs(
             seconds = wait_rollout("Deployment", name, timeout_s=timeout_s, tgt=tgt)
         except K8sError as exc:
             raise AssertionError(str(exc).splitlines()[0]) from None
-        pods = json.loads(kubectl("get", "pods", "-l", _selector(objs[0].obj), "-o", "json", tgt=tgt).stdout)
+        selector = _selector(objs[0].obj)
+        pods = json.loads(kubectl("get", "pods", "-l", selector, "-o", "json", tgt=tgt).stdout)
+        # A wrong liveness probe restarts the container only after its first failures, which can
+        # come after the rollout is done: watch until the probe has had that chance.
+        remaining_s = _liveness_window_s(objs[0].obj) - _running_for_s(pods)
+        if remaining_s > 0:
+            time.sleep(min(remaining_s, 15.0))
+            pods = json.loads(kubectl("get", "pods", "-l", selector, "-o", "json", tgt=tgt).stdout)
         restarts = sum(
             s.get("restartCount", 0) for p in pods["items"] for s in p["status"].get("containerStatuses", [])
         )
@@ -40,6 +50,35 @@ def fixed_deployment_runs(
         return True, f"deployment/{name} ready in {seconds:.1f}s, {len(pods['items'])} pod(s), no restarts"
 
     return verify
+
+
+def _liveness_window_s(obj: dict[str, Any]) -> float:
+    """Seconds after start by which a failing liveness probe has restarted the container."""
+    window = 0.0
+    for container in obj["spec"]["template"]["spec"].get("containers", []):
+        probe = container.get("livenessProbe") or {}
+        if probe:
+            period = float(probe.get("periodSeconds", 10))
+            window = max(
+                window,
+                float(probe.get("initialDelaySeconds", 0))
+                + period * float(probe.get("failureThreshold", 3))
+                + float(probe.get("timeoutSeconds", 1)),
+            )
+    return window
+
+
+def _running_for_s(pods: dict[str, Any]) -> float:
+    """How long the most recently started container of ``pods`` has run (0 if none runs)."""
+    starts = [
+        datetime.fromisoformat(s["state"]["running"]["startedAt"].replace("Z", "+00:00"))
+        for p in pods["items"]
+        for s in p["status"].get("containerStatuses", [])
+        if "running" in s.get("state", {})
+    ]
+    if not starts:
+        return 0.0
+    return (datetime.now(UTC) - max(starts)).total_seconds()
 
 
 def _selector(obj: dict[str, object]) -> str:
