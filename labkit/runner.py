@@ -22,7 +22,7 @@ import secrets
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ __all__ = [
     "new_run_id",
     "parse_parameter",
     "prepare_backends",
+    "quiet_papermill",
     "run_notebooks",
 ]
 
@@ -429,6 +430,22 @@ def _execute(
     return NotebookRun(spec.path, status, duration, error, results, checks)
 
 
+@contextlib.contextmanager
+def quiet_papermill() -> Iterator[None]:
+    """Silence papermill's own logging while notebooks run, restoring its level afterwards.
+
+    papermill warns for every notebook without a parameters cell and nbclient logs a killed
+    kernel as an error; the run's own results already say what happened to each notebook.
+    """
+    logger = logging.getLogger("papermill")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -501,29 +518,21 @@ def run_notebooks(
     env = kernel_env(settings)
     _write_results(result)
 
-    # papermill warns for every notebook without a parameters cell and nbclient logs a killed
-    # kernel as an error; the run's own output already says what happened to each notebook.
-    pm_logger = logging.getLogger("papermill")
-    previous_level = pm_logger.level
-    pm_logger.setLevel(logging.CRITICAL)
-    try:
-        with open(run_dir / "kernels.log", "ab") as log:
-            for spec in specs:
-                if on_progress:
-                    on_progress("start", spec, None)
-                missing = needs.missing(declared[spec.path])
-                if missing:
-                    run = _skipped(spec, missing)
-                else:
-                    log.write(f"== {spec.path}\n".encode())
-                    log.flush()
-                    run = _execute(spec, run_dir / spec.path, parameters or {}, timeout_s, log, env)
-                result.notebooks.append(run)
-                _write_results(result)
-                if on_progress:
-                    on_progress("done", spec, run)
-    finally:
-        pm_logger.setLevel(previous_level)
+    with quiet_papermill(), open(run_dir / "kernels.log", "ab") as log:
+        for spec in specs:
+            if on_progress:
+                on_progress("start", spec, None)
+            missing = needs.missing(declared[spec.path])
+            if missing:
+                run = _skipped(spec, missing)
+            else:
+                log.write(f"== {spec.path}\n".encode())
+                log.flush()
+                run = _execute(spec, run_dir / spec.path, parameters or {}, timeout_s, log, env)
+            result.notebooks.append(run)
+            _write_results(result)
+            if on_progress:
+                on_progress("done", spec, run)
     result.finished = _now()
     _write_results(result)
 

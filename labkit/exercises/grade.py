@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -236,7 +235,7 @@ def grade(
     """Grade every notebook under ``paths``; writes ``<output>/results.json`` and the executed notebooks."""
     from labkit.cli.lab_cmd import find_notebooks_dir
     from labkit.config import load_settings
-    from labkit.runner import kernel_env, new_run_id, prepare_backends
+    from labkit.runner import kernel_env, new_run_id, prepare_backends, quiet_papermill
 
     if timeout_s is not None and timeout_s <= 0:
         raise GradeError(f"timeout must be > 0 seconds, got {timeout_s}")
@@ -258,21 +257,15 @@ def grade(
 
     needs = Needs(settings)  # probed once per grading, like `labkit run`
 
-    pm_logger = logging.getLogger("papermill")
-    previous = pm_logger.level
-    pm_logger.setLevel(logging.CRITICAL)
-    try:
-        with open(out_dir / "kernels.log", "ab") as log:
-            for source, name, learner in submissions:
-                if on_progress:
-                    on_progress("start", name, None)
-                entry = _grade_one(source, name, learner, references, out_dir, timeout_s, log, env, needs)
-                result.notebooks.append(entry)
-                _write(result)
-                if on_progress:
-                    on_progress("done", name, entry)
-    finally:
-        pm_logger.setLevel(previous)
+    with quiet_papermill(), open(out_dir / "kernels.log", "ab") as log:
+        for source, name, learner in submissions:
+            if on_progress:
+                on_progress("start", name, None)
+            entry = _grade_one(source, name, learner, references, out_dir, timeout_s, log, env, needs)
+            result.notebooks.append(entry)
+            _write(result)
+            if on_progress:
+                on_progress("done", name, entry)
     result.finished = _now()
     _write(result)
     return result

@@ -50,6 +50,7 @@ def test_module_surfaces() -> None:
         "new_run_id",
         "parse_parameter",
         "prepare_backends",
+        "quiet_papermill",
         "run_notebooks",
     }
     assert set(report.__all__) == {
