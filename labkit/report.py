@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,7 +281,7 @@ def notebook_figures(path: str | Path) -> list[tuple[int, bytes]]:
     return found
 
 
-def _figures(runs: list[dict[str, Any]], run_dirs: list[str | Path]) -> list[dict[str, Any]]:
+def _figures(runs: list[dict[str, Any]], run_dirs: Sequence[str | Path]) -> list[dict[str, Any]]:
     import base64
 
     shown = []

@@ -251,6 +251,7 @@ def discover(paths: Sequence[str | Path] = (), stage: str | None = None) -> list
     specs: dict[str, NotebookSpec] = {}
     for raw in paths:
         path = Path(raw)
+        found: list[tuple[Path, Path | None]]
         if path.is_dir():
             found = [(nb, path) for nb in _walk(path)]
         elif path.is_file():

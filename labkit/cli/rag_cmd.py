@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.console import Console
@@ -57,14 +58,14 @@ def search_command(
     tag: list[str] = typer.Option([], help="Only chunks with this tag (repeatable)."),
 ) -> None:
     """Search an index and print the chunks found."""
-    from labkit.rag.search import Filters, Searcher
+    from labkit.rag.search import Filters, Mode, Searcher
     from labkit.rag.store import StoreError, open_store
 
     console = Console()
     try:
         hits = Searcher(open_store(), name).search(
             query,
-            mode=mode,
+            mode=cast("Mode", mode),  # Searcher.search rejects anything but MODES, naming them
             k=k,
             filters=Filters.of(source or None, None, tag),  # type: ignore[arg-type]
         )

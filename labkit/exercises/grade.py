@@ -292,7 +292,7 @@ def _grade_one(
         reference_name = _match(source, submission, references)
         reference = load_notebook(references[reference_name])
     except ValueError as exc:
-        error = {"type": "InvalidSubmission", "message": str(exc), "cell_index": None}
+        error: dict[str, Any] | None = {"type": "InvalidSubmission", "message": str(exc), "cell_index": None}
         return GradedNotebook(name, learner, None, "error", error=error)
     try:
         missing = needs.missing(declared_needs(references[reference_name])) if needs is not None else []

@@ -111,7 +111,7 @@ def _call_ids(source: str) -> list[tuple[str, str | None]]:
 
 def exercise_checks(nb: dict[str, Any]) -> list[ExerciseCheck]:
     """The exercise check calls in the cells tagged ``exercise``, in notebook order."""
-    checks = []
+    checks: list[ExerciseCheck] = []
     for index, cell in enumerate(nb["cells"]):
         if cell.get("cell_type") == "code" and EXERCISE_TAG in tags_of(cell):
             checks.extend(ExerciseCheck(eid, answer, index) for eid, answer in _call_ids(source_of(cell)))

@@ -8,6 +8,7 @@ not the answer. ``labkit.check.exercise`` treats both stubs as "not answered yet
 from __future__ import annotations
 
 import ast
+import copy
 import textwrap
 
 from labkit.exercises.markers import MarkerProblem, SolutionBlock
@@ -39,15 +40,11 @@ def _function_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     body.append(
         ast.Raise(exc=ast.Call(ast.Name("NotImplementedError", ast.Load()), [ast.Constant(message)], []))
     )
-    stub = type(node)(
-        name=node.name,
-        args=node.args,
-        body=body,
-        decorator_list=node.decorator_list,
-        returns=node.returns,
-        type_comment=None,
-        type_params=getattr(node, "type_params", []),
-    )
+    # A shallow copy keeps every field of the definition (decorators, annotations and, on
+    # Python 3.12+, type parameters) whatever the running version's AST has.
+    stub = copy.copy(node)
+    stub.body = body
+    stub.type_comment = None
     ast.fix_missing_locations(stub)
     return ast.unparse(stub)
 

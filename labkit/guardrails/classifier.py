@@ -61,7 +61,6 @@ def classify(text: str, policy: GuardrailPolicy) -> list[Finding]:
     message = sdk.messages.create(
         model=choice.model,
         max_tokens=120,
-        temperature=0,
         system=CLASSIFIER_PROMPT,
         messages=[{"role": "user", "content": f'<untrusted kind="{policy.kind}">\n{text}\n</untrusted>'}],
     )

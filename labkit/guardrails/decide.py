@@ -8,6 +8,7 @@ short one and the limit is named in the reason.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -80,7 +81,7 @@ def _length(text: str, policy: GuardrailPolicy) -> Finding | None:
 def _custom(norm: Normalised, policy: GuardrailPolicy) -> Iterable[tuple[str, Callable[[], object]]]:
     for detector in policy.detectors:
         name = getattr(detector, "__name__", type(detector).__name__)
-        yield name, lambda detector=detector: detector(norm)
+        yield name, functools.partial(detector, norm)
 
 
 def run_layers(value: object, policy: GuardrailPolicy) -> tuple[list[Finding], list[str], str | None]:
@@ -121,11 +122,13 @@ def run_layers(value: object, policy: GuardrailPolicy) -> tuple[list[Finding], l
             result = call()
             if isinstance(result, Finding):
                 findings.append(result)
-            elif result is not None:
-                for item in result:  # type: ignore[union-attr]
+            elif isinstance(result, Iterable):
+                for item in result:
                     if not isinstance(item, Finding):
                         raise TypeError(f"detector {name} returned {type(item).__name__}, not a Finding")
                     findings.append(item)
+            elif result is not None:
+                raise TypeError(f"detector {name} returned {type(result).__name__}, not Findings")
         except Exception as exc:
             _log.exception("custom guardrail detector %s raised", name)
             findings.append(_error(f"detector {name}", exc))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from labkit.guardrails._types import Finding
+from labkit.guardrails._types import Action, Finding
 from labkit.guardrails.normalise import Normalised
 from labkit.guardrails.patterns import ALL_RULES, Rule
 from labkit.guardrails.policy import GuardrailPolicy
@@ -187,7 +187,7 @@ def layer_obfuscation(norm: Normalised, policy: GuardrailPolicy) -> list[Finding
 
 
 def _hits(kind: str, hits: list, handling: str) -> list[Finding]:  # type: ignore[type-arg]
-    action = "block" if handling == "block" else "redact"
+    action: Action = "block" if handling == "block" else "redact"
     return [
         Finding(
             kind,

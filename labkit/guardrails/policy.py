@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from labkit.guardrails._types import Finding
 from labkit.guardrails.normalise import Normalised
@@ -80,6 +80,7 @@ def policy_for(kind: str, **overrides: object) -> GuardrailPolicy:
         raise ValueError(f"unknown guardrail policy field(s): {', '.join(sorted(unknown))}")
     base.update(overrides)
     for name in ("disabled", "skip_rules"):
-        if not isinstance(base.get(name, frozenset()), frozenset):
-            base[name] = frozenset(base[name])  # type: ignore[arg-type]
+        value = base.get(name, frozenset())
+        if not isinstance(value, frozenset):
+            base[name] = frozenset(cast("Iterable[str]", value))
     return GuardrailPolicy(**base)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import operator
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
@@ -363,7 +364,7 @@ def _remote(
     """
     target = url.rstrip("/") + "/review"
     parts = urlsplit(target)
-    attributes = {
+    attributes: dict[str, str | int] = {
         "http.request.method": "POST",
         "url.full": target,
         "server.address": parts.hostname or "",
@@ -398,9 +399,9 @@ def _wire(source: SourceFile) -> dict[str, Any]:
 
 
 def review(
-    paths: list[str | Path] | str | Path | None = None,
+    paths: Sequence[str | Path] | str | Path | None = None,
     *,
-    tests: list[str | Path] | str | Path | None = None,
+    tests: Sequence[str | Path] | str | Path | None = None,
     diff: str | None = None,
     root: str | Path | None = None,
     graph: Any | None = None,

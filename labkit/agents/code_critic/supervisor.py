@@ -93,7 +93,7 @@ def score_of(findings: list[Finding]) -> int:
 def summary_of(findings: list[Finding], files: int) -> str:
     if not findings:
         return f"No findings in {files} file(s): the specialists' tools and the tests found nothing to fix."
-    by_sev = Counter(f.severity for f in findings)
+    by_sev: Counter[str] = Counter(f.severity for f in findings)
     by_cat = Counter(f.category for f in findings)
     sev = ", ".join(f"{by_sev[s]} {s}" for s in PENALTY if by_sev[s])
     cat = ", ".join(f"{n} {c}" for c, n in by_cat.most_common())

@@ -193,7 +193,7 @@ def build_graph(
             span.set_attribute("labkit.rag.sentences", len(sentences))
             span.set_attribute("labkit.rag.unsupported", len(bad))
             for item in bad:
-                event = {"sentence": item.sentence[:200], "score": item.score}
+                event: dict[str, str | float] = {"sentence": item.sentence[:200], "score": item.score}
                 span.add_event("hallucination detected", event)
                 _log.warning(
                     "hallucination detected",
