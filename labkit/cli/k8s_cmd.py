@@ -10,8 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from labkit.cli._app import app
-from labkit.config import ConfigError, Settings, load_settings
+from labkit.cli._app import app, settings_or_exit
 
 k8s_app = typer.Typer(help="The embedded single-node Kubernetes cluster, and checks of manifests.")
 app.add_typer(k8s_app, name="k8s")
@@ -20,14 +19,6 @@ app.add_typer(k8s_app, name="k8s")
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
-
-
-def _settings(console: Console) -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def _status_table(st: object) -> Table:
@@ -47,7 +38,7 @@ def up_cmd() -> None:
     from labkit.k8s.errors import K8sError
 
     console = Console()
-    settings = _settings(console)
+    settings = settings_or_exit(console)
     if settings.k8s_context:
         console.print(f"k8s_context = {settings.k8s_context!r}: using that live cluster; nothing to start")
         return
@@ -65,7 +56,7 @@ def status_cmd() -> None:
     from labkit.k8s import cluster
 
     console = Console()
-    st = cluster.status(_settings(console).data_dir)
+    st = cluster.status(settings_or_exit(console).data_dir)
     console.print(_status_table(st))
     console.print(f"node-1 Ready: {'yes' if st.node_ready else 'no'}; KUBECONFIG={st.kubeconfig}")
     if not st.running:
@@ -80,7 +71,7 @@ def down_cmd(
     from labkit.k8s import cluster
 
     console = Console()
-    done = cluster.down(_settings(console).data_dir, say=console.print, purge=purge)
+    done = cluster.down(settings_or_exit(console).data_dir, say=console.print, purge=purge)
     if not done:
         console.print("nothing was running")
 
@@ -90,7 +81,7 @@ def env_cmd() -> None:
     """Print `export KUBECONFIG=...` for the embedded cluster: eval "$(labkit k8s env)"."""
     from labkit.k8s import cluster
 
-    settings = _settings(Console(stderr=True))
+    settings = settings_or_exit(Console(stderr=True))
     for line in cluster.env_lines(settings.data_dir):
         typer.echo(line)
 
@@ -109,7 +100,7 @@ def check_cmd(
     from labkit.k8s.kubectl import target
 
     console = Console()
-    tgt = target(_settings(console)) if server else None
+    tgt = target(settings_or_exit(console)) if server else None
     findings = check_paths(paths, server=tgt)
     if fmt == Format.JSON:
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from labkit.cli._app import app
-from labkit.config import Backend, ConfigError, Settings, load_settings
+from labkit.cli._app import app, settings_or_exit
+from labkit.config import Backend, Settings
 
 stack_app = typer.Typer(help="Start, inspect and stop the LGTM stack (embedded server by default).")
 app.add_typer(stack_app, name="stack")
@@ -22,14 +22,6 @@ class StackBackend(StrEnum):
     LIVE = "live"
 
 
-def _settings(console: Console) -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
 def _is_live(settings: Settings, option: StackBackend | None) -> bool:
     chosen = option or (StackBackend.LIVE if settings.backend == Backend.LIVE else StackBackend.EMBEDDED)
     return chosen == StackBackend.LIVE
@@ -37,7 +29,7 @@ def _is_live(settings: Settings, option: StackBackend | None) -> bool:
 
 def _embedded_settings(action: str, backend: StackBackend | None, console: Console) -> Settings | None:
     """Settings for the embedded server, or None once ``action`` has gone to the live stack instead."""
-    settings = _settings(console)
+    settings = settings_or_exit(console)
     if _is_live(settings, backend):
         _live(action, settings, console)
         return None
