@@ -79,7 +79,9 @@ DRAFT_TOOL = {
     "description": "A draft exercise at the learner's level (title, instructions, module, starter code, tests).",
     "input_schema": {
         "type": "object",
-        "properties": {"level": {"type": "integer", "minimum": 0, "description": "assignments passed so far"}},
+        "properties": {
+            "level": {"type": "integer", "minimum": 0, "description": "assignments passed so far"}
+        },
         "additionalProperties": False,
     },
 }
@@ -159,7 +161,7 @@ def build_graph(
 
     telemetry = telemetry or (llm.telemetry if llm is not None else default_telemetry())
     llm = llm or TrackedClient(agent=WORKFLOW, telemetry=telemetry)
-    if store is None or checkpoints is None and checkpointer is None:
+    if store is None or (checkpoints is None and checkpointer is None):
         store_path, checkpoint_path = default_paths(llm.settings)
         store = store if store is not None else store_path
         checkpoints = checkpoints if checkpoints is not None else checkpoint_path
@@ -216,7 +218,7 @@ def build_graph(
     return compiled
 
 
-class _agent_span:  # noqa: N801 - used like a context manager function
+class _agent_span:
     """``invoke_agent <node>`` with ``labkit.agent.node`` and the run id as conversation id."""
 
     def __init__(self, deps: _Deps, node: str, description: str) -> None:
@@ -246,18 +248,26 @@ def _generate(deps: _Deps, level: int) -> tuple[Assignment, list[str]]:
         **base, messages=messages, tool_choice={"type": "tool", "name": "draft_exercise"}
     )
     call = next((b for b in message.content if getattr(b, "type", "") == "tool_use"), None)
-    messages.append({"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]})
+    messages.append(
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]}
+    )
     with telemetry.tool("draft_exercise", call_id=call.id if call else None):
         proposal = draft(level)
     messages.append(
         {
             "role": "user",
             "content": [
-                {"type": "tool_result", "tool_use_id": call.id if call else "none", "content": json.dumps(proposal)}
+                {
+                    "type": "tool_result",
+                    "tool_use_id": call.id if call else "none",
+                    "content": json.dumps(proposal),
+                }
             ],
         }
     )
-    message = deps.llm.messages.create(**base, messages=messages, tool_choice={"type": "tool", "name": TOOL_NAME})
+    message = deps.llm.messages.create(
+        **base, messages=messages, tool_choice={"type": "tool", "name": TOOL_NAME}
+    )
     submitted = next(
         (b for b in message.content if getattr(b, "type", "") == "tool_use" and b.name == TOOL_NAME), None
     )
@@ -270,7 +280,9 @@ def _generate(deps: _Deps, level: int) -> tuple[Assignment, list[str]]:
         except (ValidationError, AssignmentError) as exc:
             span.set_attribute("labkit.validation.ok", False)
             first = str(exc).splitlines()[0]
-            return Assignment.model_validate(proposal), [f"generate_assignment: {first}; the draft is used"]
+            fallback = Assignment.model_validate(proposal)
+            fallback.check()  # a broken draft is a catalogue bug: raise rather than pass it on
+            return fallback, [f"generate_assignment: {first}; the draft is used"]
         span.set_attribute("labkit.validation.ok", True)
     return assignment, []
 
@@ -304,7 +316,9 @@ def _review(deps: _Deps, assignment: Assignment, submission: str) -> dict[str, A
 
         with deps.lock:
             if deps.critic_graph is None:
-                critic_config = CriticConfig(model=deps.config.model, test_timeout_s=deps.config.test_timeout_s)
+                critic_config = CriticConfig(
+                    model=deps.config.model, test_timeout_s=deps.config.test_timeout_s
+                )
                 critic_llm = TrackedClient(
                     deps.llm.client, agent="code_critic", telemetry=deps.telemetry, settings=deps.llm.settings
                 )
@@ -336,7 +350,9 @@ def _remote_review(deps: _Deps, files: list[dict[str, Any]], tests: list[dict[st
         "server.address": parts.hostname or "",
         "server.port": parts.port or 80,
     }
-    with deps.telemetry.tracer.start_as_current_span("POST /review", kind=SpanKind.CLIENT, attributes=attributes) as span:
+    with deps.telemetry.tracer.start_as_current_span(
+        "POST /review", kind=SpanKind.CLIENT, attributes=attributes
+    ) as span:
         headers: dict[str, str] = {}
         propagate.inject(headers)
         body = {"files": files, "tests": tests, "test_timeout_s": deps.config.test_timeout_s}
@@ -374,7 +390,9 @@ def run_cycle(
     snapshot = graph.get_state(config)
     started = bool(snapshot.values)
     if started and snapshot.values.get("learner") != learner:
-        raise ValueError(f"run {run_id!r} belongs to learner {snapshot.values.get('learner')!r}, not {learner!r}")
+        raise ValueError(
+            f"run {run_id!r} belongs to learner {snapshot.values.get('learner')!r}, not {learner!r}"
+        )
     resumed = started and bool(snapshot.next)
     if callable(submission):
         with deps.lock:
