@@ -25,7 +25,7 @@ def test_killed_mid_run_resumes_without_duplicates(tmp_path: Path, llm_server: A
     flag.write_text("hold", encoding="utf-8")
     # Imported by the critic's tests specialist: it blocks while the flag exists.
     slow = (
-        "import os\nimport time\n\nwhile os.path.exists(%r):\n    time.sleep(0.1)\n\n" % str(flag)
+        f"import os\nimport time\n\nwhile os.path.exists({str(flag)!r}):\n    time.sleep(0.1)\n\n"
         + REFERENCE_SOLUTIONS["fizzbuzz"]
     )
     submission = tmp_path / "fizzbuzz.py"

@@ -51,7 +51,8 @@ REFERENCE_SOLUTIONS: dict[str, str] = {
     "fizzbuzz": 'def fizzbuzz(n: int) -> str:\n    """FizzBuzz for one number."""\n'
     "    if n % 15 == 0:\n        return 'FizzBuzz'\n    if n % 3 == 0:\n        return 'Fizz'\n"
     "    if n % 5 == 0:\n        return 'Buzz'\n    return str(n)\n",
-    "wordfreq": "from collections import Counter\n\n\ndef top_words(text: str, k: int) -> list[tuple[str, int]]:\n"
+    "wordfreq": "from collections import Counter\n\n\n"
+    "def top_words(text: str, k: int) -> list[tuple[str, int]]:\n"
     '    """The k most frequent words."""\n    counts = Counter(text.lower().split())\n'
     "    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]\n",
     "running": "def running_mean(values: list[float]) -> list[float]:\n"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,7 +75,8 @@ import the module and define test_ functions."""
 
 DRAFT_TOOL = {
     "name": "draft_exercise",
-    "description": "A draft exercise at the learner's level (title, instructions, module, starter code, tests).",
+    "description": "A draft exercise at the learner's level "
+    "(title, instructions, module, starter code, tests).",
     "input_schema": {
         "type": "object",
         "properties": {
@@ -341,7 +341,7 @@ def _review(deps: _Deps, assignment: Assignment, submission: str) -> dict[str, A
 
 
 def _remote_review(deps: _Deps, files: list[dict[str, Any]], tests: list[dict[str, Any]]) -> dict[str, Any]:
-    """POST to the Code Critic supervisor under a CLIENT span; its SERVER span is the other half of the edge."""
+    """POST to the Code Critic supervisor under a CLIENT span (its SERVER span is the edge's other half)."""
     target = str(deps.config.critic_url).rstrip("/") + "/review"
     parts = urlsplit(target)
     attributes = {
@@ -397,7 +397,6 @@ def run_cycle(
     if callable(submission):
         with deps.lock:
             deps.submitters[run_id] = submission
-    start = time.perf_counter()
     records_start = len(deps.llm.records)
     try:
         with deps.telemetry.workflow(WORKFLOW) as span:

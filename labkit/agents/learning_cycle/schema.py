@@ -46,7 +46,7 @@ def assignment_tool() -> dict[str, Any]:
     schema.pop("title", None)
     return {
         "name": TOOL_NAME,
-        "description": "Submit the exercise: title, instructions, module name, starter code and pytest tests.",
+        "description": "Submit the exercise: title, instructions, module, starter code and pytest tests.",
         "input_schema": schema,
     }
 
