@@ -49,9 +49,13 @@ def telemetry() -> Iterator[Telemetry]:
 @pytest.fixture
 def make_graph(llm_server: LocalServer, telemetry: Telemetry, tmp_path: Path) -> Iterator[Any]:
     settings = load_settings(
-        environ={}, config_file=None, cwd=tmp_path, llm_url=llm_server.url, backend="embedded",
+        environ={},
+        config_file=None,
+        cwd=tmp_path,
+        llm_url=llm_server.url,
+        backend="embedded",
         data_dir=str(tmp_path / "data"),
-    )  # fmt: skip
+    )
     clients: list[anthropic.Anthropic] = []
 
     def make(**config: Any) -> Any:

@@ -14,19 +14,30 @@ from labkit.agents.learning_cycle.catalogue import DRAFTS, REFERENCE_SOLUTIONS
 def test_exported_names() -> None:
     assert sorted(learning_cycle.__all__) == sorted(
         [
-            "NODES", "WORKFLOW", "Assignment", "AssignmentError", "CycleConfig", "CycleResult",
-            "ProgressEntry", "ProgressStore", "Submission", "assignment_tool", "build_graph",
-            "default_paths", "run_cycle",
+            "NODES",
+            "WORKFLOW",
+            "Assignment",
+            "AssignmentError",
+            "CycleConfig",
+            "CycleResult",
+            "ProgressEntry",
+            "ProgressStore",
+            "Submission",
+            "assignment_tool",
+            "build_graph",
+            "default_paths",
+            "run_cycle",
         ]
-    )  # fmt: skip
+    )
     assert NODES == ("generate_assignment", "review_code", "update_progress")
 
 
 def test_a_correct_submission_passes_and_is_recorded(make_graph: Any, telemetry: Any) -> None:
     graph = make_graph()
     seen: list[str] = []
-    result = run_cycle("ada", lambda a: REFERENCE_SOLUTIONS[a.module], graph=graph,
-                       on_node=lambda n, _u: seen.append(n))  # fmt: skip
+    result = run_cycle(
+        "ada", lambda a: REFERENCE_SOLUTIONS[a.module], graph=graph, on_node=lambda n, _u: seen.append(n)
+    )
     assert seen == list(NODES)
     assert result.assignment.module == DRAFTS[0]["module"]  # a new learner gets the first draft
     assert result.passed and result.score == 10 and result.findings == 0

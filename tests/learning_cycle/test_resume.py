@@ -32,14 +32,32 @@ def test_killed_mid_run_resumes_without_duplicates(tmp_path: Path, llm_server: A
     submission.write_text(slow, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "OTEL_", "ANTHROPIC_"))}
     env.update(
-        LABKIT_DATA_DIR=str(tmp_path / "data"), LABKIT_LLM_URL=llm_server.url, LABKIT_BACKEND="embedded",
-    )  # fmt: skip
-    cmd = [sys.executable, "-c", "from labkit.cli import main; main()", "workflow", "run",
-           "--learner", "ada", "--run-id", "run-1", "--submission", str(submission)]  # fmt: skip
+        LABKIT_DATA_DIR=str(tmp_path / "data"),
+        LABKIT_LLM_URL=llm_server.url,
+        LABKIT_BACKEND="embedded",
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        "from labkit.cli import main; main()",
+        "workflow",
+        "run",
+        "--learner",
+        "ada",
+        "--run-id",
+        "run-1",
+        "--submission",
+        str(submission),
+    ]
     proc = subprocess.Popen(
-        cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cmd,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -222,8 +222,9 @@ class _agent_span:
     """``invoke_agent <node>`` with ``labkit.agent.node`` and the run id as conversation id."""
 
     def __init__(self, deps: _Deps, node: str, description: str) -> None:
-        self.cm = deps.telemetry.agent(node, model=deps.model() if node != "update_progress" else None,
-                                       description=description)  # fmt: skip
+        self.cm = deps.telemetry.agent(
+            node, model=deps.model() if node != "update_progress" else None, description=description
+        )
         self.node = node
 
     def __enter__(self) -> Any:
@@ -360,8 +361,10 @@ def _remote_review(deps: _Deps, files: list[dict[str, Any]], tests: list[dict[st
         span.set_attribute("http.response.status_code", response.status_code)
         if response.status_code != 200:
             span.set_status(SpanStatus(StatusCode.ERROR, f"HTTP {response.status_code}"))
-            raise ValueError(f"the Code Critic at {deps.config.critic_url} answered {response.status_code}: "
-                             f"{response.text[:300]}")  # fmt: skip
+            raise ValueError(
+                f"the Code Critic at {deps.config.critic_url} answered {response.status_code}: "
+                f"{response.text[:300]}"
+            )
         return dict(response.json())
 
 
@@ -404,10 +407,16 @@ def run_cycle(
             span.set_attribute("labkit.workflow.resumed", resumed)
             trace_id = format(span.get_span_context().trace_id, "032x")
             if not started or snapshot.next:
-                initial = None if started else {
-                    "run_id": run_id, "learner": learner, "notes": [],
-                    "submission": submission if isinstance(submission, str) else None,
-                }  # fmt: skip
+                initial = (
+                    None
+                    if started
+                    else {
+                        "run_id": run_id,
+                        "learner": learner,
+                        "notes": [],
+                        "submission": submission if isinstance(submission, str) else None,
+                    }
+                )
                 for chunk in graph.stream(initial, config, stream_mode="updates"):
                     for name, update in chunk.items():
                         if on_node is not None:
