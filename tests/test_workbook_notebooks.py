@@ -139,3 +139,17 @@ def test_docker_notebook_without_an_engine_is_skipped_not_failed(
     assert not (tmp_path / "run" / runs["01-docker"].path).exists()  # not executed at all
     result.strict = True  # what `labkit run --strict` (CI) decides on the same outcome
     assert result.exit_code == 1
+
+
+@pytest.mark.notebook
+def test_workflow_tracing_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run_on_private_server(tmp_path, monkeypatch, ["10-workflow-tracing"], strict=True)
+    assert not _failures(result), _failures(result)
+    (run,) = result.notebooks
+    assert run.status == "ok" and len(run.checks) >= 6 and all(c["passed"] for c in run.checks)
+    exercises = [c["name"] for c in run.checks if c.get("kind") == "exercise"]
+    assert exercises == ["promql-p95-by-server", "traceql-slowest-node"]
+    executed = tmp_path / "run" / runs_path(result, "10-workflow-tracing")
+    figures = notebook_figures(executed)
+    assert figures and all(png.startswith(b"\x89PNG") for _, png in figures)  # the service graph
+    assert not bare_figure_outputs(executed)

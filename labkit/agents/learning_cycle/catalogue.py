@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DRAFTS", "REFERENCE_SOLUTIONS", "draft"]
+__all__ = ["DRAFTS", "REFERENCE_SOLUTIONS", "draft", "slow_submission"]
 
 DRAFTS: tuple[dict[str, str], ...] = (
     {
@@ -67,3 +67,23 @@ def draft(level: int) -> dict[str, Any]:
     if level < 0:
         raise ValueError(f"level must be >= 0, got {level}")
     return dict(DRAFTS[level % len(DRAFTS)])
+
+
+def slow_submission(module: str, delay_s: float) -> str:
+    """The reference solution of ``module`` made slow: each call of its function sleeps ``delay_s``.
+
+    Correct, so the review passes, but its tests take longer: notebook 10's bottleneck."""
+    import ast
+
+    if module not in REFERENCE_SOLUTIONS:
+        raise ValueError(f"no reference solution for {module!r}; known: {sorted(REFERENCE_SOLUTIONS)}")
+    if delay_s < 0:
+        raise ValueError(f"delay_s must be >= 0, got {delay_s}")
+    source = REFERENCE_SOLUTIONS[module]
+    name = next(n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
+    wrapper = (
+        f"\n\nimport time as _time\n\n_fast_{name} = {name}\n\n\n"
+        f"def {name}(*args, **kwargs):  # noqa: F811 - the slow stand-in wraps the fast one\n"
+        f"    _time.sleep({float(delay_s)!r})\n    return _fast_{name}(*args, **kwargs)\n"
+    )
+    return source + wrapper

@@ -15,9 +15,21 @@ from typing import Any
 
 from labkit.agents.learning_cycle.graph import NODES, WORKFLOW
 
-__all__ = ["node_durations", "slowest_node_query"]
+__all__ = ["node_durations", "p95_by_server", "slowest_node_query"]
 
 WORKFLOW_TRACES = f'{{ name = "invoke_workflow {WORKFLOW}" }}'
+# Kept here, not in the notebook, so that the learner edition does not give the answer away.
+_P95_BY_SERVER = (
+    "histogram_quantile(0.95, sum by (server, le) "
+    "(rate(traces_service_graph_request_server_seconds_bucket[5m])))"
+)
+
+
+def p95_by_server(settings: Any = None) -> Any:
+    """verify(promql): one series per called service, its p95 server latency over 5 minutes."""
+    from labkit.exercises.verify_queries import promql_same_series
+
+    return promql_same_series(_P95_BY_SERVER, settings=settings)
 
 
 def node_durations(tempo: Any, since: Any, until: Any = "now", *, limit: int = 200) -> dict[str, float]:

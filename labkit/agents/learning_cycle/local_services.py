@@ -60,6 +60,13 @@ class LocalServices(CriticServices):
         self._telemetry.append(tel)
         return ServiceTelemetry(tel.tracer_provider, tel.meter_provider, InMemoryMetricReader())
 
+    def start(self) -> LocalServices:
+        """``__enter__`` for a notebook, where the services outlive one cell; ``close()`` stops them."""
+        return self.__enter__()
+
+    def close(self) -> None:
+        self.__exit__()
+
     def __enter__(self) -> LocalServices:
         super().__enter__()
         try:
