@@ -152,3 +152,25 @@ def test_one_trace_crosses_the_services_and_traceql_finds_the_slowest_node(traff
         expected |= set(means[means > 300].index)
     assert slow == expected
     assert "update_progress" not in slow  # a few SQLite rows: never the bottleneck
+
+
+def test_traceql_metrics_p95_per_node(traffic: dict[str, Any]) -> None:
+    """quantile_over_time over the Tempo API: one series per node and quantile, labelled ``p``."""
+    query = (
+        '{ span.labkit.workflow.name = "learning_cycle" && span.gen_ai.operation.name = "invoke_agent" }'
+        " | quantile_over_time(duration, .95) by (span.gen_ai.agent.name)"
+    )
+    now = time.time()
+    params = {"q": query, "start": str(int(now - 600)), "end": str(int(now + 60)), "step": "60s"}
+    response = httpx.get(
+        traffic["settings"].tempo_url + "/api/metrics/query_range", params=params, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    p95: dict[str, float] = {}
+    for series in response.json()["series"]:
+        labels = {lab["key"]: lab["value"] for lab in series["labels"]}
+        assert labels["p"] == {"doubleValue": 0.95}
+        values = [float(s["value"]) for s in series["samples"] if "value" in s]
+        p95[labels["span.gen_ai.agent.name"]["stringValue"]] = max(values)
+    assert set(p95) == {"generate_assignment", "review_code", "update_progress"}
+    assert p95["review_code"] >= p95["update_progress"]
