@@ -306,8 +306,8 @@ def _submission(deps: _Deps, state: _State, assignment: Assignment) -> tuple[str
 
 def _review(deps: _Deps, assignment: Assignment, submission: str) -> dict[str, Any]:
     """The Code Critic's review as plain data (checkpointable): score, passed, findings, tests."""
-    files = [{"path": f"{assignment.module}.py", "text": submission}]
-    tests = [{"path": f"test_{assignment.module}.py", "text": assignment.tests}]
+    files: list[dict[str, object]] = [{"path": f"{assignment.module}.py", "text": submission}]
+    tests: list[dict[str, object]] = [{"path": f"test_{assignment.module}.py", "text": assignment.tests}]
     if deps.config.critic_url:
         result = _remote_review(deps, files, tests)
     else:
@@ -341,11 +341,13 @@ def _review(deps: _Deps, assignment: Assignment, submission: str) -> dict[str, A
     }
 
 
-def _remote_review(deps: _Deps, files: list[dict[str, Any]], tests: list[dict[str, Any]]) -> dict[str, Any]:
+def _remote_review(
+    deps: _Deps, files: list[dict[str, object]], tests: list[dict[str, object]]
+) -> dict[str, Any]:
     """POST to the Code Critic supervisor under a CLIENT span (its SERVER span is the edge's other half)."""
     target = str(deps.config.critic_url).rstrip("/") + "/review"
     parts = urlsplit(target)
-    attributes = {
+    attributes: dict[str, str | int] = {
         "http.request.method": "POST",
         "url.full": target,
         "server.address": parts.hostname or "",
@@ -407,7 +409,7 @@ def run_cycle(
             span.set_attribute("labkit.workflow.resumed", resumed)
             trace_id = format(span.get_span_context().trace_id, "032x")
             if not started or snapshot.next:
-                initial = (
+                initial: _State | None = (
                     None
                     if started
                     else {
