@@ -22,6 +22,7 @@ from labkit.cli import (
     run_cmd,  # noqa: F401  (registers `labkit run`)
     share_cmd,  # noqa: F401  (registers `labkit share`)
     stack_cmd,  # noqa: F401  (registers `labkit stack`)
+    workflow_cmd,  # noqa: F401  (registers `labkit workflow`)
 )
 from labkit.cli._app import app
 

@@ -194,3 +194,46 @@ def test_metrics_rate_and_count_by() -> None:
         s["labels"][0]["value"]["stringValue"]: [x.get("value") for x in s["samples"]] for s in body["series"]
     }
     assert got == {"web": [1.0, 3.0], "api": [None, 2.0]}
+
+
+def test_log2_quantile_follows_tempo() -> None:
+    from labkit.lgtm.traces.traceql.metrics import log2_bucketize, log2_quantile
+
+    assert [log2_bucketize(v) for v in (0, 1, 2, 3, 4, 5, 1024, 1025)] == [-1, -1, 2, 4, 4, 8, 1024, 2048]
+    # The bucket holding the ceil(p * n)-th sample; an exact fill is the bucket's top, otherwise
+    # exponential interpolation from the previous bucket's top (or half the top for the first).
+    assert log2_quantile(0.5, [(4.0, 1), (8.0, 1)]) == 4.0
+    assert log2_quantile(1.0, [(4.0, 1), (8.0, 1)]) == 8.0
+    assert log2_quantile(0.5, [(1024.0, 10)]) == 2**9.5
+    assert log2_quantile(0.9, [(2.0, 5), (8.0, 5)]) == 2 ** (1 + 2 * 4 / 5)
+    assert log2_quantile(0.5, []) == 0.0 and log2_quantile(1.5, [(2.0, 1)]) == 0.0
+
+
+def test_metrics_quantile_over_time_by() -> None:
+    step = 60 * S
+    rows = [
+        row("q1", "1", "", "svc", "fast", start=1, dur_ms=3, node="a"),
+        row("q1", "2", "1", "svc", "fast", start=2, dur_ms=5, node="a"),
+        row("q2", "3", "", "svc", "slow", start=3, dur_ms=900, node="b"),
+    ]
+    q = traceql.parse("{ } | quantile_over_time(duration, .5, 1) by (span.node)")
+    body = query_range(q, build_traces(rows), T0, T0 + step, step)
+    got = {}
+    for series in body["series"]:
+        labels = {lab["key"]: lab["value"] for lab in series["labels"]}
+        key = (labels["span.node"]["stringValue"], labels["p"]["doubleValue"])
+        got[key] = [s.get("value") for s in series["samples"]]
+    # All start in (T0, T0 + step]. 3 ms -> the 2^22 ns bucket, 5 ms -> 2^23, 900 ms -> 2^30; in seconds.
+    assert got[("a", 1.0)] == [None, 2**23 / 1e9]
+    assert got[("a", 0.5)] == [None, 2**22 / 1e9]
+    assert got[("b", 0.5)] == got[("b", 1.0)] == [None, 2**30 / 1e9]
+    assert set(got) == {("a", 0.5), ("a", 1.0), ("b", 0.5), ("b", 1.0)}
+    # Without by(): one series per quantile, named like Tempo's ungrouped aggregate.
+    body = query_range(
+        traceql.parse("{ } | quantile_over_time(duration, 0.95)"), build_traces(rows), T0, T0 + step, step
+    )
+    (series,) = body["series"]
+    assert series["labels"] == [
+        {"key": "__name__", "value": {"stringValue": "quantile_over_time"}},
+        {"key": "p", "value": {"doubleValue": 0.95}},
+    ]

@@ -37,11 +37,20 @@ def stack_dir() -> Path:
     return project_root() / "stacks" / "prompt-reviewer"
 
 
-def prepare_context(dest: Path, *, python_version: str | None = None, progress: Progress = print) -> Path:
-    """Fill ``dest`` with the Dockerfile, requirements.txt and ``wheels/`` (deps + labkit)."""
+def prepare_context(
+    dest: Path,
+    *,
+    python_version: str | None = None,
+    progress: Progress = print,
+    source: Path | None = None,
+) -> Path:
+    """Fill ``dest`` with the Dockerfile, requirements.txt and ``wheels/`` (deps + labkit).
+
+    ``source`` is the stack folder (default ``stacks/prompt-reviewer``); other agents whose
+    image follows the same pattern (e.g. ``stacks/learning-cycle``) pass theirs."""
     from labkit.containers.wheelhouse import build_wheelhouse
 
-    source = stack_dir()
+    source = source or stack_dir()
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("Dockerfile", "requirements.txt", ".dockerignore"):
         shutil.copy2(source / name, dest / name)
@@ -94,12 +103,14 @@ def build(
     *,
     allow_pull: bool = True,
     progress: Progress = print,
+    source: Path | None = None,
 ) -> object:
     """Assemble the context in ``dest`` and build ``tag`` (returns ``labkit.containers.BuildResult``)."""
     from labkit.containers import build_image, resolve_build_args
 
-    text = (stack_dir() / "Dockerfile").read_text(encoding="utf-8")
+    source = source or stack_dir()
+    text = (source / "Dockerfile").read_text(encoding="utf-8")
     args, bases = resolve_build_args(text, allow_pull=allow_pull, progress=progress)
     python_version = next((b.python_version for b in bases if b.python_version), None)
-    prepare_context(dest, python_version=python_version, progress=progress)
+    prepare_context(dest, python_version=python_version, progress=progress, source=source)
     return build_image(dest, tag=tag, build_args=args, wheelhouse=False, allow_pull=False, progress=progress)

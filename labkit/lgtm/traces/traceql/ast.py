@@ -58,6 +58,7 @@ METRICS_FUNCTIONS = (
     "avg_over_time",
     "min_over_time",
     "max_over_time",
+    "quantile_over_time",
 )
 
 # Canonical intrinsic names -> the type of their values.
@@ -187,11 +188,14 @@ Stage = SpansetFilter | SpansetOp | Pipeline | ScalarFilter | GroupBy | Select |
 
 @dataclass(frozen=True)
 class MetricsAggregate:
-    """``rate()``, ``count_over_time()``, ``sum_over_time(field)``... with optional ``by (...)``."""
+    """``rate()``, ``count_over_time()``, ``sum_over_time(field)``... with optional ``by (...)``.
+
+    ``quantiles`` are the ``p`` arguments of ``quantile_over_time(field, p, ...)`` (0..1)."""
 
     fn: str
     arg: Field | None = None
     by: tuple[Field, ...] = ()
+    quantiles: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ and leaves ``value`` out of zero samples (proto3 JSON).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,59 @@ class SeriesResult:
     labels: list[dict[str, Any]]
     values: dict[int, list[float]] = field(default_factory=dict)  # timestamp ns -> inputs
     exemplars: list[tuple[str, int]] = field(default_factory=list)  # (trace id, bucket ts)
+    quantile_values: dict[int, float] = field(default_factory=dict)  # quantile_over_time: ts -> value
+
+
+def log2_bucketize(v: float) -> float:
+    """Tempo's Log2Bucketize: the next power of two at or above ``v`` (-1 below 2)."""
+    n = int(v)
+    if n < 2:
+        return -1.0
+    return float(1 << (n - 1).bit_length())
+
+
+def log2_quantile(p: float, buckets: list[tuple[float, int]]) -> float:
+    """Tempo's Log2Quantile over (bucket max, count) sorted by max: the bucket holding the
+    ``ceil(p * total)``-th sample, interpolated exponentially between powers of two."""
+    if math.isnan(p) or p < 0 or p > 1 or not buckets:
+        return 0.0
+    total_count = sum(c for _, c in buckets)
+    if total_count == 0:
+        return 0.0
+    max_samples = max(1, math.ceil(p * total_count))
+    total, bucket = 0, 0
+    for i, (top, count) in enumerate(buckets):
+        bucket = i
+        if total + count > max_samples:
+            break
+        total += count
+        if total == max_samples:
+            return top
+    interp = (max_samples - total) / buckets[bucket][1]
+    hi = math.log2(buckets[bucket][0])
+    lo = math.log2(buckets[bucket - 1][0]) if bucket > 0 else hi - 1
+    return float(2 ** (lo + (hi - lo) * interp))
+
+
+def _quantile_series(
+    series: dict[tuple[Any, ...], SeriesResult], m: ast.MetricsAggregate, scale: float
+) -> dict[tuple[Any, ...], SeriesResult]:
+    """One series per input series and quantile, labelled with ``p`` (Tempo's HistogramAggregator)."""
+    out: dict[tuple[Any, ...], SeriesResult] = {}
+    for key, res in series.items():
+        histograms = {}
+        for ts, vs in res.values.items():
+            counts: dict[float, int] = {}
+            for v in vs:
+                top = log2_bucketize(v) * scale
+                counts[top] = counts.get(top, 0) + 1
+            histograms[ts] = sorted(counts.items())
+        for q in m.quantiles:
+            labels = [*res.labels, {"key": "p", "value": {"doubleValue": q}}]
+            quantiled = SeriesResult(labels, res.values, res.exemplars)
+            quantiled.quantile_values = {ts: log2_quantile(q, h) for ts, h in histograms.items()}
+            out[(*key, q)] = quantiled
+    return out
 
 
 def query_range(
@@ -129,14 +183,26 @@ def query_range(
                     arg = field_value(span, m.arg)
                     if arg is None or arg[0] not in ("int", "float", "duration"):
                         continue
-                    observed = arg[1] / 1e9 if arg[0] == "duration" else float(arg[1])
+                    if m.fn == "quantile_over_time":
+                        # Bucketized later, like Tempo: durations in ns, reported in seconds.
+                        observed = float(arg[1])
+                    else:
+                        observed = arg[1] / 1e9 if arg[0] == "duration" else float(arg[1])
                 res.values.setdefault(bucket, []).append(observed)
                 if len(res.exemplars) < MAX_EXEMPLARS and not any(b == bucket for _, b in res.exemplars):
                     res.exemplars.append((trace.trace_id.lstrip("0") or "0", bucket))
     step_s = step_ns / 1e9
     out = []
+    if m.fn == "quantile_over_time":
+        scale = (
+            1e-9 if isinstance(m.arg, ast.Intrinsic) and m.arg.name in ("duration", "trace:duration") else 1.0
+        )
+        series = _quantile_series(series, m, scale)
     for res in series.values():
-        values = {ts: _reduce(m.fn, vs, step_s) for ts, vs in res.values.items()}
+        if m.fn == "quantile_over_time":
+            values = dict(res.quantile_values)
+        else:
+            values = {ts: _reduce(m.fn, vs, step_s) for ts, vs in res.values.items()}
         samples = []
         for ts in stamps:
             point: dict[str, Any] = {"timestampMs": str(ts // 1_000_000)}

@@ -137,14 +137,39 @@ class _Parser:
         fn = self.advance().text
         self.expect("(")
         arg: ast.Field | None = None
+        quantiles: list[float] = []
         if fn not in ("rate", "count_over_time"):
             arg = self.field()
+        if fn == "quantile_over_time":
+            # At least one quantile: quantile_over_time(duration, .99, .5).
+            self.expect(",")
+            quantiles.append(self.quantile())
+            while self.tok.kind == ",":
+                self.advance()
+                quantiles.append(self.quantile())
         self.expect(")")
         by: tuple[ast.Field, ...] = ()
         if self.is_word("by"):
             self.advance()
             by = self.field_list()
-        return ast.MetricsAggregate(fn, arg, by)
+        return ast.MetricsAggregate(fn, arg, by, tuple(quantiles))
+
+    def quantile(self) -> float:
+        tok = self.tok
+        # Tempo's docs write quantiles as `.99`, which this lexer reads as the unscoped attribute
+        # named "99": an unscoped attribute whose name is all digits spells the fraction.
+        scope, name = tok.value if tok.kind == "ATTR" and isinstance(tok.value, tuple) else (None, "")
+        if scope == "" and name.isdigit():
+            self.advance()
+            value = float("0." + name)
+        elif tok.kind in ("FLOAT", "INTEGER"):
+            self.advance()
+            value = float(tok.value)  # type: ignore[arg-type]
+        else:
+            self.unexpected()
+        if not 0.0 <= value <= 1.0:
+            raise ParseError(f"syntax error: quantile {tok.text} must be between 0 and 1", tok.line, tok.col)
+        return value
 
     # -- spanset expressions ---------------------------------------------------------
     def spanset_expr(self) -> ast.SpansetExpr:

@@ -101,7 +101,9 @@ def _pipeline(p: ast.Pipeline) -> str:
 
 
 def format_metrics(m: ast.MetricsAggregate) -> str:
-    text = f"{m.fn}()" if m.arg is None else f"{m.fn}({format_field(m.arg)})"
+    args = [] if m.arg is None else [format_field(m.arg)]
+    args += [repr(q) for q in m.quantiles]  # repr: the shortest text that parses to the same float
+    text = f"{m.fn}({', '.join(args)})"
     if m.by:
         text += " by (" + ", ".join(format_field(f) for f in m.by) + ")"
     return text
