@@ -84,6 +84,8 @@ class DrillRun:
     choices: dict[str, tuple[str, ...]]
     stats: ReplayStats | None = None
     namespace: str = NAMESPACE
+    attempts: int = 0  # answers counted so far (malformed ones never count)
+    time_to_find_s: float | None = None  # from the question to the first correct answer
 
     @property
     def instance(self) -> str:
@@ -118,6 +120,8 @@ def _public(drill: Drill, state: Mapping[str, Any], stats: ReplayStats | None = 
         end=ts(state["end_ns"]),
         choices={drill.subject: drill.subjects, "cause": tuple(drill.causes)},
         stats=stats,
+        attempts=int(state.get("attempts", 0)),
+        time_to_find_s=state.get("time_to_find_s"),
     )
 
 
