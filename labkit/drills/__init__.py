@@ -28,7 +28,7 @@ from labkit.drills._api import (
     solve,
 )
 from labkit.drills._catalog import DRILLS, Drill
-from labkit.drills._solution import COSTS_QUERIES, SLOW_QUERIES, Solution, Step
+from labkit.drills._solution import COSTS_QUERIES, SLOW_QUERIES, Solution, Step, compare, span_durations
 
 __all__ = [
     "COSTS_QUERIES",
@@ -43,9 +43,11 @@ __all__ = [
     "Verdict",
     "answer",
     "answer_verifier",
+    "compare",
     "current",
     "get",
     "list_drills",
     "run",
     "solve",
+    "span_durations",
 ]

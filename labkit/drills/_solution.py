@@ -88,7 +88,7 @@ SLOW_QUERIES: dict[str, Step] = {
 }
 
 
-@dataclass
+@dataclass(repr=False)
 class Solution:
     """What the solution path concluded, and the evidence it looked at."""
 
@@ -97,6 +97,12 @@ class Solution:
     evidence: dict[str, pd.DataFrame] = field(default_factory=dict)
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (step, language, query)
     matches_truth: bool | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Solution(drill={self.drill!r}, answer={self.answer!r}, matches_truth={self.matches_truth!r}, "
+            f"{len(self.queries)} queries, evidence: {', '.join(self.evidence)})"
+        )
 
     def _repr_markdown_(self) -> str:
         rows = "\n".join(f"| {s} | {lang} | `{q}` |" for s, lang, q in self.queries)
@@ -234,3 +240,39 @@ def solve_slow(settings: Any, run: Mapping[str, Any]) -> Solution:
     )
     solution.answer = {"node": node, "cause": max(parts, key=lambda k: parts[k])}
     return solution
+
+
+def _window_of(run: Any) -> dict[str, int]:
+    if isinstance(run, Mapping):
+        return {k: int(run[k]) for k in ("start_ns", "incident_ns", "end_ns")}
+    return {"start_ns": run.start.value, "incident_ns": run.incident_start.value, "end_ns": run.end.value}
+
+
+def compare(
+    query: str, run: Any, *, language: str = "promql", by: str | None = None, settings: Any = None
+) -> pd.DataFrame:
+    """A PromQL (or LogQL metric) query at the end of the baseline and at the end of the incident,
+    side by side: one row per value of the label ``by`` (default: the query's only label)."""
+    from labkit.config import load_settings
+
+    if language not in ("promql", "logql"):
+        raise ValueError(f"language must be 'promql' or 'logql', got {language!r}")
+    b = _Backends(settings or load_settings(), _window_of(run), {}, Solution("compare", {}))
+    steps = {"q": Step(language, query.replace("{", "{{").replace("}", "}}"), "")}
+    if by is None:
+        probe = (b.mimir if language == "promql" else b.loki).query(
+            query, pd.Timestamp(b.window["end_ns"], unit="ns")
+        )
+        labels = [c for c in probe.columns if c not in ("timestamp", "value", "series")]
+        by = labels[0] if len(labels) == 1 else None
+    return b.instant("q", steps, by)
+
+
+def span_durations(traceql: str, run: Any, *, by: str | None = None, settings: Any = None) -> pd.DataFrame:
+    """Mean duration (ms) of the spans a TraceQL search matches in the baseline and in the
+    incident window, per value of the span attribute ``by`` (or overall)."""
+    from labkit.config import load_settings
+
+    b = _Backends(settings or load_settings(), _window_of(run), {}, Solution("spans", {}))
+    steps = {"q": Step("traceql", traceql.replace("{", "{{").replace("}", "}}"), "")}
+    return _mean_by(b.spans("q", steps), by)

@@ -112,9 +112,11 @@ def test_exported_names() -> None:
         "Verdict",
         "answer",
         "answer_verifier",
+        "compare",
         "current",
         "get",
         "list_drills",
         "run",
         "solve",
+        "span_durations",
     }
