@@ -151,14 +151,15 @@ class _Run:
     services: dict[str, _Service]
     llm_url: str
     offsets: dict[int, int] = field(default_factory=dict)  # trace id -> ns to add
-    logs: list[tuple[int, str, str]] = field(default_factory=list)  # (real ns, agent, line)
+    logs: list[tuple[int, str, str, str]] = field(default_factory=list)  # (real ns, agent, trace id, line)
     locks: dict[str, threading.Lock] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: int = 0
 
-    def log(self, agent: str, line: str) -> None:
+    def log(self, service: str, trace_id: str, /, **fields: Any) -> None:
+        line = _logfmt(**fields, trace_id=trace_id)
         with self.lock:
-            self.logs.append((time.time_ns(), agent, line))
+            self.logs.append((time.time_ns(), service, trace_id, line))
 
 
 def _logfmt(**fields: Any) -> str:
@@ -194,16 +195,14 @@ def _run_node(run: _Run, node: Node, index: int, in_incident: bool, trace_id: st
                 time.sleep(0.2)
             run.log(
                 node.agent,
-                _logfmt(
-                    level="warn",
-                    msg="slow lock acquire",
-                    agent=node.agent,
-                    node=node.name,
-                    resource=node.resource,
-                    waited_ms=waited * 1000,
-                    held_ms=200.0,
-                    trace_id=trace_id,
-                ),
+                trace_id,
+                level="warn",
+                msg="slow lock acquire",
+                agent=node.agent,
+                node=node.name,
+                resource=node.resource,
+                waited_ms=waited * 1000,
+                held_ms=200.0,
             )
         with tel.tool(node.tool):
             extra = 0.3 if hit and incident.cause == "slow_tool" else 0.0
@@ -229,18 +228,16 @@ def _run_node(run: _Run, node: Node, index: int, in_incident: bool, trace_id: st
         usage = message.usage
         run.log(
             node.agent,
-            _logfmt(
-                level="info",
-                msg="node finished",
-                agent=node.agent,
-                node=node.name,
-                model=model,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                input_tokens=usage.input_tokens,
-                cache_read_tokens=usage.cache_read_input_tokens or 0,
-                output_tokens=usage.output_tokens,
-                trace_id=trace_id,
-            ),
+            trace_id,
+            level="info",
+            msg="node finished",
+            agent=node.agent,
+            node=node.name,
+            model=model,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            input_tokens=usage.input_tokens,
+            cache_read_tokens=usage.cache_read_input_tokens or 0,
+            output_tokens=usage.output_tokens,
         )
 
 
@@ -270,14 +267,12 @@ def _run_request(run: _Run, agent: str, index: int, sim_start_ns: int) -> None:
             except anthropic.RateLimitError:
                 run.log(
                     agent,
-                    _logfmt(
-                        level="warn",
-                        msg="rate limited (429), retrying the agent run",
-                        agent=agent,
-                        status=429,
-                        attempt=attempt,
-                        trace_id=trace_id,
-                    ),
+                    trace_id,
+                    level="warn",
+                    msg="rate limited (429), retrying the agent run",
+                    agent=agent,
+                    status=429,
+                    attempt=attempt,
                 )
 
 
@@ -333,9 +328,8 @@ def _stamp(data: Any, start_ns: int, at_ns: int) -> Any:
 
 def _push_logs(loki_url: str, run: _Run, timeout_s: float) -> int:
     streams: dict[str, list[list[str]]] = {}
-    for real_ns, agent, line in run.logs:
-        trace = line.rsplit("trace_id=", 1)[-1]
-        off = run.offsets.get(int(trace, 16), 0) if trace else 0
+    for real_ns, agent, trace_id, line in run.logs:
+        off = run.offsets.get(int(trace_id, 16), 0)
         streams.setdefault(agent, []).append([str(real_ns + off), line])
     body = {
         "streams": [
@@ -441,6 +435,7 @@ def replay(
             service.close()
         span_exporter.shutdown()
         metric_exporter.shutdown()
+        sdk.close()
     stats.llm_calls = run.calls
     stats.seconds = time.perf_counter() - began
     return timeline, stats
