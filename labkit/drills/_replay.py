@@ -134,8 +134,10 @@ class _Service:
         self.meter_provider = MeterProvider(resource=self.resource, metric_readers=[self.reader])
         self.telemetry = LLMTelemetry(self.tracer_provider, self.meter_provider)
         # A replay of recorded traffic spends nothing (offline model): no run budget applies.
+        # _RecordedModel has the part of the SDK client's surface TrackedClient uses.
+        recorded: Any = _RecordedModel(sdk)
         self.client = TrackedClient(
-            _RecordedModel(sdk), agent=agent, budget=Budget(), telemetry=self.telemetry, settings=settings
+            recorded, agent=agent, budget=Budget(), telemetry=self.telemetry, settings=settings
         )
 
     def close(self) -> None:
