@@ -11,6 +11,7 @@ from labkit.cli import (
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     critic_cmd,  # noqa: F401  (registers `labkit critic`)
     doctor_cmd,  # noqa: F401  (registers `labkit doctor`)
+    drills_cmd,  # noqa: F401  (registers `labkit drills`)
     exercises_cmd,  # noqa: F401  (registers `labkit exercises`)
     grade_cmd,  # noqa: F401  (registers `labkit grade`)
     guardrails_cmd,  # noqa: F401  (registers `labkit guardrails`)

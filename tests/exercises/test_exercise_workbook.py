@@ -25,6 +25,7 @@ WORKBOOK = [
     "07-code-critic",
     "08-rag",
     "10-workflow-tracing",
+    "12-incident-drills",
 ]
 
 

@@ -173,8 +173,9 @@ async def _read_json(request: web.Request) -> Any:
 
 
 async def _apply_fault(state: ServerState, request: web.Request) -> tuple[Fault | None, web.Response | None]:
-    if state.faults.latency_s:
-        await asyncio.sleep(state.faults.latency_s)
+    latency = state.faults.latency_for(request[LOG_ENTRY].get("model"))
+    if latency:
+        await asyncio.sleep(latency)
     fault = state.faults.take()
     if fault is None:
         return None, None
@@ -293,7 +294,12 @@ async def _clear_requests(request: web.Request) -> web.Response:
 async def _get_faults(request: web.Request) -> web.Response:
     faults: FaultPlan = request.app[STATE].faults
     return web.json_response(
-        {"pending": faults.pending(), "latency_s": faults.latency_s, "stream_delay_s": faults.stream_delay_s}
+        {
+            "pending": faults.pending(),
+            "latency_s": faults.latency_s,
+            "model_latency_s": dict(faults.model_latency_s),
+            "stream_delay_s": faults.stream_delay_s,
+        }
     )
 
 
@@ -307,5 +313,10 @@ async def _set_faults(request: web.Request) -> web.Response:
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response(
-        {"pending": faults.pending(), "latency_s": faults.latency_s, "stream_delay_s": faults.stream_delay_s}
+        {
+            "pending": faults.pending(),
+            "latency_s": faults.latency_s,
+            "model_latency_s": dict(faults.model_latency_s),
+            "stream_delay_s": faults.stream_delay_s,
+        }
     )

@@ -3,7 +3,8 @@
 A :class:`FaultPlan` holds a FIFO schedule: each ``POST /v1/messages`` (and
 ``count_tokens``) takes the next fault, if any, so "fail the next 2 calls with 529,
 then succeed" is exact and deterministic. A constant ``latency_s`` slows every
-answer, and ``stream_delay_s`` spaces the SSE events of a stream.
+answer, ``model_latency_s`` slows only the answers to the models it names (one slow
+model among several), and ``stream_delay_s`` spaces the SSE events of a stream.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ class FaultPlan:
         self._lock = threading.Lock()
         self.latency_s = latency_s
         self.stream_delay_s = stream_delay_s
+        self.model_latency_s: dict[str, float] = {}
+
+    def latency_for(self, model: object) -> float:
+        """The added latency of an answer to ``model``: the constant one plus the model's own."""
+        extra = self.model_latency_s.get(model, 0.0) if isinstance(model, str) else 0.0
+        return self.latency_s + extra
 
     def fail_next(self, n: int, kind: str = "overloaded", retry_after_s: float | None = None) -> None:
         """Queue ``n`` identical faults."""
@@ -99,8 +106,18 @@ class FaultPlan:
 
     def configure(self, body: Mapping[str, Any]) -> None:
         """Apply an admin request: ``schedule`` (list of faults), ``fail_next`` + ``kind``,
-        ``latency_s``, ``stream_delay_s``, ``append`` (default false: replace the schedule)."""
-        known = {"schedule", "fail_next", "kind", "retry_after_s", "latency_s", "stream_delay_s", "append"}
+        ``latency_s``, ``model_latency_s`` (model id -> seconds, replaces the previous map),
+        ``stream_delay_s``, ``append`` (default false: replace the schedule)."""
+        known = {
+            "schedule",
+            "fail_next",
+            "kind",
+            "retry_after_s",
+            "latency_s",
+            "model_latency_s",
+            "stream_delay_s",
+            "append",
+        }
         unknown = set(body) - known
         if unknown:
             raise ValueError(
@@ -116,12 +133,26 @@ class FaultPlan:
                 Fault(str(body.get("kind", "overloaded")), None if retry is None else float(retry))
                 for _ in range(n)
             ]
+        per_model = body.get("model_latency_s")
+        if per_model is not None:
+            if not isinstance(per_model, Mapping):
+                raise ValueError(
+                    f"model_latency_s must be an object of model id -> seconds, got {per_model!r}"
+                )
+            parsed = {str(m): float(v) for m, v in per_model.items()}
+            negative = [m for m, v in parsed.items() if v < 0]
+            if negative:
+                raise ValueError(
+                    f"model_latency_s must be >= 0, got {per_model[negative[0]]} for {negative[0]!r}"
+                )
         for name in ("latency_s", "stream_delay_s"):
             if name in body:
                 value = float(body[name])
                 if value < 0:
                     raise ValueError(f"{name} must be >= 0, got {value}")
                 setattr(self, name, value)
+        if per_model is not None:
+            self.model_latency_s = parsed
         with self._lock:
             if not body.get("append", False):
                 self._queue.clear()
