@@ -242,3 +242,18 @@ def test_exactly_once_across_sigkill(srv: EmbeddedServer, pods: Path, tmp_path: 
     got = lines_of(srv, '{namespace="sigkill"}')
     assert len(got) == total, f"{len(got)} lines in Loki for {total} written ({kills} kills)"
     assert got == [f"n={i}" for i in range(total)]
+
+
+def test_cli_ship_logs_once(srv: EmbeddedServer, pods: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from labkit.cli import app
+
+    path = log_file(pods, "clins", "p-1")
+    append(path, docker_line("via cli", T0), "garbage\n")
+    env = {"COLUMNS": "250", "LABKIT_LOKI_URL": srv.settings.loki_url, "LABKIT_DATA_DIR": str(tmp_path / "d")}
+    result = CliRunner(env=env).invoke(app, ["k8s", "ship-logs", "--once", "--pods-dir", str(pods)])
+    assert result.exit_code == 0, result.output
+    assert "shipped 1 line(s) from 1 file(s); skipped 1 malformed" in result.output
+    assert lines_of(srv, '{namespace="clins"}') == ["via cli"]
+    assert (tmp_path / "d" / "k8s" / "logship-positions.json").is_file()
