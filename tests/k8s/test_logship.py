@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from labkit.k8s.logship import LogShipError, LogShipper, ship_once
@@ -65,6 +66,15 @@ def test_docker_lines_reach_loki_with_pod_labels(srv: EmbeddedServer, pods: Path
     # The joined line carries the time of its first piece, as Docker's reader does.
     assert by_stream["stdout"]["values"][1][0] == str(T0 + 1)
     assert [v[1] for v in by_stream["stderr"]["values"]] == ["oops"]
+    # stream is structured metadata (merged into the answer's labels), not an index label.
+    resp = httpx.get(
+        srv.urls["loki"] + "/loki/api/v1/series",
+        params={"match[]": '{pod="agent-6b7c9-x1"}', "start": str(T0 - S), "end": str(time.time_ns())},
+        timeout=10,
+    )
+    assert [sorted(s) for s in resp.json()["data"]] == [
+        ["container", "job", "namespace", "node", "pod", "service_name"]
+    ]
 
 
 def test_cri_lines_with_partial_pieces(srv: EmbeddedServer, pods: Path) -> None:

@@ -63,6 +63,8 @@ class ShipStats:
 def pod_labels(log_path: Path, node: str) -> dict[str, str] | None:
     """Loki labels of ``<pods_dir>/<namespace>_<pod>_<uid>/<container>/<n>.log``, or None.
 
+    (``stream`` -- stdout/stderr -- travels as structured metadata, not as a label.)
+
     The same labels Alloy's usual ``discovery.kubernetes`` + ``discovery.relabel`` rules set
     (k8s/alloy/config.alloy): namespace, pod, container, node, job = namespace/container.
     Namespace and pod names are DNS labels/subdomains, never containing ``_``.
@@ -367,14 +369,13 @@ class LogShipper:
         streams: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         pending = []
         for tail, entries in batch:
-            for e in entries:
-                labels = {**tail.labels, "stream": e.stream}
-                key = tuple(sorted(labels.items()))
-                stream = streams.setdefault(key, {"stream": labels, "values": []})
-                stream["values"].append([str(e.ts_ns), e.line])
+            key = tuple(sorted(tail.labels.items()))
+            stream = streams.setdefault(key, {"stream": tail.labels, "values": []})
+            # stdout/stderr is structured metadata, not a label: Alloy's loki.source.kubernetes
+            # (the live path) cannot tell them apart, and the label sets must be the same.
+            stream["values"].extend([str(e.ts_ns), e.line, {"stream": e.stream}] for e in entries)
             last = entries[-1]
-            labels = {**tail.labels, "stream": last.stream}
-            pending.append(Pending(tail.state(), labels, last.ts_ns, last.line))
+            pending.append(Pending(tail.state(), dict(tail.labels), last.ts_ns, last.line))
         positions.pending = pending
         positions.save()  # before the push: a crash from here on is resolved by asking Loki
         n = sum(len(entries) for _, entries in batch)
@@ -427,8 +428,11 @@ class LogShipper:
             raise _LokiUnavailable(f"cannot ask Loki whether the last batch arrived: {exc}") from None
         if resp.status_code != 200:
             raise _LokiUnavailable(f"Loki query answered {resp.status_code}: {resp.text[:200]}")
-        wanted = [str(p.last_ts_ns), p.last_line]
-        return any(wanted in s.get("values", []) for s in resp.json().get("data", {}).get("result", []))
+        wanted = (str(p.last_ts_ns), p.last_line)
+        streams = resp.json().get("data", {}).get("result", [])
+        # Loki answers [ts, line] (structured metadata merged into the stream's labels) or
+        # [ts, line, {metadata}] with categorize-labels; the first two say which entry it is.
+        return any(tuple(v[:2]) == wanted for s in streams for v in s.get("values", []))
 
     def _resolve_pending(self) -> None:
         assert self._positions is not None
