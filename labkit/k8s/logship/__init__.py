@@ -1,7 +1,7 @@
 """A small log shipper for the embedded cluster: kubelet's pod log files -> Loki, exactly once.
 
 The embedded cluster cannot pull Alloy's image, so labkit does what Alloy's pod log pipeline
-(k8s/alloy) does on a live cluster (k8s/alloy): follow
+does on a live cluster (k8s/alloy): follow
 ``/var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log`` (Docker json-file or CRI
 format, partial lines joined), label each line with namespace, pod, container, node and job
 (stdout/stderr as structured metadata ``stream``), and push to ``loki_url``, keeping positions
