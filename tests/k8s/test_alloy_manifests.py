@@ -38,8 +38,17 @@ def test_the_check_is_not_blind(tmp_path: Path) -> None:
     ):
         text = text.replace(old, new)
     ds.write_text(text, encoding="utf-8")
-    rules = {f.rule for f in check_paths([broken])}
-    assert {"image-tag", "runs-as-root", "schema-invalid"} <= rules
+    config = broken / "config.alloy"
+    config.write_text(
+        config.read_text().replace(
+            "otelcol.exporter.otlphttp.mimir.input", "otelcol.exporter.otlphttp.mimr.input"
+        )
+    )
+    findings = check_paths([broken])
+    assert {"image-tag", "runs-as-root", "schema-invalid", "alloy-invalid"} <= {f.rule for f in findings}
+    alloy = next(f for f in findings if f.rule == "alloy-invalid")
+    assert alloy.source == str(config) and alloy.line > 0 and 'otlphttp "mimr"' in alloy.message
+    assert [f.rule for f in check_paths([config])] == ["alloy-invalid"]
 
 
 def test_rbac_is_read_only_pods_and_their_logs() -> None:
