@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,9 @@ class LogShipper:
 
     ``with LogShipper() as shipper:`` runs it in a background thread (a last pass on exit);
     ``shipper.ship_once()`` runs one pass in the caller's thread. ``shipper.stats`` counts
-    since creation. Positions default to ``<data_dir>/k8s/logship-positions.json``; one
-    shipper at a time may use a positions file (a lock file beside it).
+    since creation; ``namespaces`` limits it to those namespaces. Positions default to
+    ``<data_dir>/k8s/logship-positions.json``; one shipper at a time may use a positions file
+    (a lock file beside it).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class LogShipper:
         settings: Settings | None = None,
         positions: Path | str | None = None,
         node: str | None = None,
+        namespaces: Collection[str] | None = None,
         interval_s: float = 1.0,
         batch_entries: int = 1000,
         settle_s: float = SETTLE_S,
@@ -115,6 +118,7 @@ class LogShipper:
         default_positions = self.settings.state_path("k8s", "logship-positions.json")
         self.positions_path = Path(positions) if positions is not None else default_positions
         self.node = node or (EMBEDDED_NODE if not self.settings.k8s_context else socket.gethostname())
+        self.namespaces = frozenset(namespaces) if namespaces is not None else None  # None = all
         self.interval_s = interval_s
         self.batch_entries = max(1, batch_entries)
         self.settle_s = settle_s
@@ -262,7 +266,7 @@ class LogShipper:
         seen: set[str] = set()
         for path in sorted(self.pods_dir.glob("*/*/*.log")):
             labels = pod_labels(path, self.node)
-            if labels is None:
+            if labels is None or (self.namespaces is not None and labels["namespace"] not in self.namespaces):
                 continue
             key_path = str(path)
             try:
@@ -461,9 +465,10 @@ def ship_once(
     settings: Settings | None = None,
     positions: Path | str | None = None,
     node: str | None = None,
+    namespaces: Collection[str] | None = None,
 ) -> ShipStats:
     """Ship everything new under ``pods_dir`` now, in this thread, and return the counts."""
-    shipper = LogShipper(pods_dir, settings=settings, positions=positions, node=node)
+    shipper = LogShipper(pods_dir, settings=settings, positions=positions, node=node, namespaces=namespaces)
     try:
         return shipper.ship_once()
     finally:
