@@ -64,3 +64,32 @@ def test_labels_from_the_kubelet_path(tmp_path: object) -> None:
         "job": "labkit/agent",
     }
     assert pod_labels(Path("/var/log/pods/not-a-pod-dir/agent/0.log"), "node-1") is None
+
+
+def test_exported_names() -> None:
+    import labkit.k8s.logship as logship
+    import labkit.k8s.telemetry as telemetry
+
+    assert set(logship.__all__) == {
+        "DEFAULT_PODS_DIR",
+        "LogShipError",
+        "LogShipper",
+        "Malformed",
+        "PositionsError",
+        "Record",
+        "ShipStats",
+        "parse_line",
+        "pod_labels",
+        "ship_once",
+    }
+    assert set(telemetry.__all__) == {
+        "ALLOY_OTLP_HTTP",
+        "RESOURCE_ATTRIBUTES",
+        "PodNetworkError",
+        "pod_bridge_address",
+        "pod_otel_env",
+        "pod_otlp_endpoint",
+    }
+    assert all(hasattr(logship, n) for n in logship.__all__) and all(
+        hasattr(telemetry, n) for n in telemetry.__all__
+    )
