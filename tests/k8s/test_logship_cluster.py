@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from labkit.config import load_settings
@@ -45,33 +46,9 @@ def cluster() -> Target:
     return target(settings.model_copy(update={"data_dir": data_dir}))
 
 
-@pytest.fixture
-def talker(cluster: Target) -> Iterator[tuple[str, list[str]]]:
-    """A pod that prints numbered lines (one of them longer than Docker's 16 KiB split), then sleeps."""
-    token = uuid.uuid4().hex[:8]
-    name = f"talker-{token}"
-    lines = [f"line {i} {token}" for i in range(20)] + [f"long {token} " + "x" * 20_000]
-    prints = "".join(f"print({line!r}, flush=True)\n" for line in lines)
-    script = "import time\n" + prints + "time.sleep(600)\n"
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"org.labkit.test": "true"}},
-        "spec": {
-            "restartPolicy": "Never",
-            "automountServiceAccountToken": False,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [
-                {
-                    "name": "talker",
-                    "image": IMAGE,
-                    "imagePullPolicy": "Never",
-                    "command": ["python3", "-c", script],
-                    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
-                }
-            ],
-        },
-    }
+@pytest.fixture(scope="module")
+def namespace(cluster: Target) -> Iterator[str]:
+    """This module's own namespace; deleting it at the end takes its pods along."""
     deadline = time.monotonic() + 120
     while True:  # the namespace of a previous run may still be terminating
         phase = kubectl("get", "namespace", NAMESPACE, "-o", "jsonpath={.status.phase}",
@@ -86,11 +63,110 @@ def talker(cluster: Target) -> Iterator[tuple[str, list[str]]]:
         else:
             time.sleep(2)
     try:
-        kubectl("apply", "-f", "-", tgt=cluster, input=json.dumps(pod), timeout_s=60)
+        yield NAMESPACE
+    finally:
+        kubectl("delete", "namespace", NAMESPACE, "--wait=false", tgt=cluster, check=False, timeout_s=60)
+
+
+def _run_pod(cluster: Target, name: str, script: str, env: list[dict[str, object]] | None = None) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"org.labkit.test": "true"}},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {
+                    "name": "talker",
+                    "image": IMAGE,
+                    "imagePullPolicy": "Never",
+                    "command": ["python3", "-c", script],
+                    "env": env or [],
+                    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+                }
+            ],
+        },
+    }
+    kubectl("apply", "-f", "-", tgt=cluster, input=json.dumps(pod), timeout_s=60)
+
+
+@pytest.fixture
+def talker(cluster: Target, namespace: str) -> Iterator[tuple[str, list[str]]]:
+    """A pod that prints numbered lines (one of them longer than Docker's 16 KiB split), then sleeps."""
+    token = uuid.uuid4().hex[:8]
+    name = f"talker-{token}"
+    lines = [f"line {i} {token}" for i in range(20)] + [f"long {token} " + "x" * 20_000]
+    prints = "".join(f"print({line!r}, flush=True)\n" for line in lines)
+    _run_pod(cluster, name, "import time\n" + prints + "time.sleep(600)\n")
+    try:
         yield name, lines
     finally:
-        # The namespace is this test's own: deleting it takes the pod along.
-        kubectl("delete", "namespace", NAMESPACE, "--wait=false", tgt=cluster, check=False, timeout_s=60)
+        kubectl(
+            "delete", "pod", name, "-n", namespace, "--wait=false", tgt=cluster, check=False, timeout_s=60
+        )
+
+
+# What an SDK does, without one in the image: OTLP/JSON with the downward-API resource attributes.
+_OTLP_SENDER = """
+import json, os, time, urllib.request
+attrs = [kv.split("=", 1) for kv in os.environ["OTEL_RESOURCE_ATTRIBUTES"].split(",")]
+attrs.append(["service.name", os.environ["OTEL_SERVICE_NAME"]])
+resource = {"attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attrs]}
+point = {"timeUnixNano": str(time.time_ns()), "asDouble": 1.0}
+body = {"resourceMetrics": [{"resource": resource, "scopeMetrics": [{"metrics": [
+    {"name": "talker.up", "unit": "1", "gauge": {"dataPoints": [point]}}]}]}]}
+url = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] + "/v1/metrics"
+for attempt in range(60):
+    try:
+        req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        print("sent", urllib.request.urlopen(req, timeout=5).status, flush=True)
+        break
+    except OSError as exc:
+        print("retry", exc, flush=True)
+        time.sleep(1)
+time.sleep(600)
+"""
+
+
+def test_a_pod_sends_otlp_to_the_embedded_server_on_the_bridge(
+    cluster: Target, namespace: str, tmp_path: Path
+) -> None:
+    """listen_pod_network + pod_otlp_endpoint + pod_otel_env, end to end from a real pod."""
+    from labkit.k8s.telemetry import pod_otel_env, pod_otlp_endpoint
+
+    name = f"otlp-{uuid.uuid4().hex[:8]}"
+    with running_server(tmp_path / "lgtm", listen_pod_network=True) as srv:
+        endpoint = pod_otlp_endpoint(srv.settings)
+        assert endpoint.startswith("http://10.244.0.1:")
+        _run_pod(cluster, name, _OTLP_SENDER, pod_otel_env("talker", endpoint))
+        try:
+            query = f'talker_up_ratio{{k8s_pod_name="{name}"}}'
+            result: list[dict[str, object]] = []
+            deadline = time.monotonic() + 120
+            while not result and time.monotonic() < deadline:
+                time.sleep(1)
+                resp = httpx.get(srv.urls["mimir"] + "/api/v1/query", params={"query": query}, timeout=10)
+                result = resp.json()["data"]["result"]
+            if not result:
+                logs = kubectl("logs", name, "-n", namespace, tgt=cluster, check=False, timeout_s=30)
+                pytest.fail(f"no metric from pod {name} in 120 s; its output: {logs.stdout[-500:]}")
+            labels = result[0]["metric"]
+            assert isinstance(labels, dict)
+            assert {k: labels[k] for k in ("k8s_namespace_name", "k8s_pod_name", "k8s_node_name",
+                                           "k8s_deployment_name", "job", "instance")} == {
+                "k8s_namespace_name": namespace,
+                "k8s_pod_name": name,
+                "k8s_node_name": "node-1",
+                "k8s_deployment_name": "talker",
+                "job": "talker",
+                "instance": f"{namespace}.{name}",
+            }  # fmt: skip
+        finally:
+            kubectl(
+                "delete", "pod", name, "-n", namespace, "--wait=false", tgt=cluster, check=False, timeout_s=60
+            )
 
 
 def test_a_pods_lines_reach_loki_with_its_labels(talker: tuple[str, list[str]], tmp_path: Path) -> None:
