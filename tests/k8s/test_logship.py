@@ -267,3 +267,8 @@ def test_cli_ship_logs_once(srv: EmbeddedServer, pods: Path, tmp_path: Path) -> 
     assert "shipped 1 line(s) from 1 file(s); skipped 1 malformed" in result.output
     assert lines_of(srv, '{namespace="clins"}') == ["via cli"]
     assert (tmp_path / "d" / "k8s" / "logship-positions.json").is_file()
+
+
+def test_a_missing_pods_dir_is_a_clear_error(srv: EmbeddedServer, tmp_path: Path) -> None:
+    with pytest.raises(LogShipError, match="is not a folder: kubelet writes"):
+        ship_once(tmp_path / "nowhere", settings=srv.settings, positions=tmp_path / "p.json")

@@ -143,6 +143,11 @@ class LogShipper:
     def _open(self) -> None:
         if self._positions is not None:
             return
+        if not self.pods_dir.is_dir():
+            raise LogShipError(
+                f"{self.pods_dir} is not a folder: kubelet writes the pods' log files there. Is the "
+                "embedded cluster up (`labkit k8s status`)? Elsewhere pass pods_dir= (--pods-dir)."
+            )
         self.positions_path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.positions_path.with_name(self.positions_path.name + ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -365,7 +370,7 @@ class LogShipper:
                 room -= len(entries)
                 size += sum(len(e.line) for e in entries)
             elif tail.state() != tail.committed:  # only malformed lines: move on without a push
-                tail.restore(tail.state())
+                tail.committed = tail.state()  # (keeps a partial line being joined)
                 positions.files[tail.key] = tail.committed
         if not batch:
             positions.save()
