@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -57,7 +58,9 @@ def load_store_fn(signal: str) -> StoreFn:
 def _with_settings(ctx: ServerContext, signal: str, store_fn: StoreFn) -> StoreFn:
     # Metrics translation depends on one setting: which resource attributes become labels.
     if signal == "metrics":
-        return functools.partial(store_fn, promote=tuple(ctx.settings.otlp_promote_resource_attributes))
+        promote = tuple(ctx.settings.otlp_promote_resource_attributes)
+        with_promote: Callable[..., int] = store_fn  # store_otlp_metrics takes promote= too
+        return functools.partial(with_promote, promote=promote)
     return store_fn
 
 
