@@ -272,3 +272,26 @@ def test_cli_ship_logs_once(srv: EmbeddedServer, pods: Path, tmp_path: Path) -> 
 def test_a_missing_pods_dir_is_a_clear_error(srv: EmbeddedServer, tmp_path: Path) -> None:
     with pytest.raises(LogShipError, match="is not a folder: kubelet writes"):
         ship_once(tmp_path / "nowhere", settings=srv.settings, positions=tmp_path / "p.json")
+
+
+def test_a_deleted_pods_last_lines_are_still_shipped(srv: EmbeddedServer, pods: Path) -> None:
+    path = log_file(pods, "gone", "p-1")
+    shipper = LogShipper(pods, settings=srv.settings, positions=pods.parent / "positions.json")
+    try:
+        append(path, docker_line("first", T0))
+        shipper.ship_once()
+        append(path, docker_line("last words", T0 + 1))
+        path.unlink()  # the pod was deleted before the shipper's next look
+        assert shipper.ship_once().shipped == 1
+        assert shipper.ship_once().files == 0  # let go once read to the end
+    finally:
+        shipper.close()
+    assert lines_of(srv, '{namespace="gone"}') == ["first", "last words"]
+    assert json.loads((pods.parent / "positions.json").read_text())["files"] == []
+
+
+def test_a_corrupt_positions_file_is_named(srv: EmbeddedServer, pods: Path) -> None:
+    positions = pods.parent / "positions.json"
+    positions.write_text("{not json", encoding="utf-8")
+    with pytest.raises(LogShipError, match=r"positions\.json is not valid .*move it away"):
+        ship_once(pods, settings=srv.settings, positions=positions)
