@@ -132,6 +132,7 @@ def ship_logs_cmd(
     pods_dir: Path | None = typer.Option(
         None, "--pods-dir", help="kubelet's pod log root (default /var/log/pods)"
     ),
+    namespace: list[str] = typer.Option([], "--namespace", "-n", help="only these namespaces (repeatable)"),
 ) -> None:
     """Ship the pods' log files to Loki (loki_url) with namespace/pod/container labels, as Alloy does.
 
@@ -141,7 +142,7 @@ def ship_logs_cmd(
     from labkit.k8s.logship import LogShipError, LogShipper
 
     console = Console()
-    shipper = LogShipper(pods_dir, settings=_settings(console))
+    shipper = LogShipper(pods_dir, settings=_settings(console), namespaces=namespace or None)
     try:
         if once:
             stats = shipper.ship_once()

@@ -262,7 +262,9 @@ def test_cli_ship_logs_once(srv: EmbeddedServer, pods: Path, tmp_path: Path) -> 
     path = log_file(pods, "clins", "p-1")
     append(path, docker_line("via cli", T0), "garbage\n")
     env = {"COLUMNS": "250", "LABKIT_LOKI_URL": srv.settings.loki_url, "LABKIT_DATA_DIR": str(tmp_path / "d")}
-    result = CliRunner(env=env).invoke(app, ["k8s", "ship-logs", "--once", "--pods-dir", str(pods)])
+    append(log_file(pods, "otherns", "p-1"), docker_line("not this one", T0))
+    args = ["k8s", "ship-logs", "--once", "--pods-dir", str(pods), "-n", "clins"]
+    result = CliRunner(env=env).invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "shipped 1 line(s) from 1 file(s); skipped 1 malformed" in result.output
     assert lines_of(srv, '{namespace="clins"}') == ["via cli"]
