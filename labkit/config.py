@@ -105,6 +105,16 @@ class Settings(BaseModel):
         False,
         description="embedded server also listens on the Docker bridge gateway (never 0.0.0.0)",
     )
+    listen_pod_network: bool = Field(
+        False,
+        description="embedded server also listens on the pod bridge gateway (cni0; never 0.0.0.0)",
+    )
+    # Mimir's `promote_otel_resource_attributes`: copied onto every series of the resource (they
+    # stay on target_info too), so a query can filter by pod without a target_info join.
+    otlp_promote_resource_attributes: list[str] = Field(
+        ["k8s.namespace.name", "k8s.pod.name", "k8s.node.name", "k8s.deployment.name"],
+        description="OTLP resource attributes promoted to metric labels (comma-separated; empty = none)",
+    )
 
     # The embedded ruler: Mimir-style PromQL rule files and Loki-style LogQL rule files are
     # separate lists, as the two rulers keep separate namespaces (globs, relative to labkit.toml).
@@ -144,7 +154,7 @@ class Settings(BaseModel):
     def _url(cls, value: str, info: Any) -> str:
         return _check_url(info.field_name, value)
 
-    @field_validator("rule_files", "loki_rule_files", mode="before")
+    @field_validator("rule_files", "loki_rule_files", "otlp_promote_resource_attributes", mode="before")
     @classmethod
     def _path_list(cls, value: Any) -> Any:
         # From the environment a list arrives as one comma-separated string.

@@ -1,7 +1,8 @@
-"""``labkit k8s up|status|down|env|check``: the embedded Kubernetes cluster and manifest checks."""
+"""``labkit k8s up|status|down|env|check|ship-logs``: the embedded cluster, manifest checks, pod logs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -113,4 +114,43 @@ def check_cmd(
             table.add_row(f.where, obj, f.rule, f.message, f.explanation)
         console.print(table)
     if findings:
+        raise typer.Exit(1)
+
+
+@k8s_app.command("ship-logs")
+def ship_logs_cmd(
+    once: bool = typer.Option(False, "--once", help="ship what is there now and exit"),
+    pods_dir: Path | None = typer.Option(
+        None, "--pods-dir", help="kubelet's pod log root (default /var/log/pods)"
+    ),
+    namespace: list[str] = typer.Option([], "--namespace", "-n", help="only these namespaces (repeatable)"),
+) -> None:
+    """Ship the pods' log files to Loki (loki_url) with namespace/pod/container labels, as Alloy does.
+
+    Without --once it follows the files until Ctrl-C. Positions are kept under the data dir, so
+    a restart neither loses nor repeats lines. Exit 1 if a pass failed (Loki unreachable...).
+    """
+    from labkit.k8s.logship import LogShipError, LogShipper
+
+    console = Console()
+    shipper = LogShipper(pods_dir, settings=_settings(console), namespaces=namespace or None)
+    try:
+        if once:
+            stats = shipper.ship_once()
+            shipper.close()
+        else:
+            console.print(f"shipping {shipper.pods_dir} to {shipper.settings.loki_url} (Ctrl-C stops)")
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
+                shipper.run_forever()
+            stats = shipper.stats
+    except LogShipError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"shipped {stats.shipped} line(s) from {stats.files} file(s); skipped {stats.skipped_malformed} "
+        f"malformed, {stats.rejected} refused by Loki; {stats.rotations} rotation(s), "
+        f"{stats.truncations} truncation(s)"
+    )
+    if stats.last_error:
+        console.print(f"[red]error:[/red] {stats.last_error}")
         raise typer.Exit(1)

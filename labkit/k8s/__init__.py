@@ -4,6 +4,9 @@
 - ``labkit.k8s.kubectl``: which cluster (``k8s_context`` = live) and the real kubectl
 - ``labkit.k8s.render`` / ``validate`` / ``policy`` / ``check``: manifests before they are applied
 - ``labkit.k8s.apply``: apply and wait for rollouts (events when stuck); ``labkit.k8s.read``: state back
+- ``labkit.k8s.telemetry``: where pods send OTLP (``pod_otlp_endpoint``), their downward-API identity
+- ``labkit.k8s.logship``: kubelet's pod log files -> Loki, exactly once (``LogShipper``)
+- ``labkit.k8s.alloycfg``: the structural check of Alloy configs (``k8s/alloy``)
 """
 
 from __future__ import annotations

@@ -42,6 +42,8 @@ def check_paths(paths: list[Path], *, server: Target | None = None) -> list[Find
     manifests: list[Manifest] = []
     expanded: list[Path] = []
     for path in paths:
+        if path.suffix == ".alloy":
+            continue  # an Alloy config, not YAML: checked below
         # One bad file must not hide the findings of its neighbours: load folders file by file.
         expanded += [path] if is_kustomization(path) or not path.is_dir() else yaml_files(path)
     for path in expanded:
@@ -65,7 +67,37 @@ def check_paths(paths: list[Path], *, server: Target | None = None) -> list[Find
                     "yaml",
                 )
             )
-    return findings + check_manifests(manifests, server=server)
+    return findings + check_manifests(manifests, server=server) + _check_alloy_files(paths)
+
+
+def _check_alloy_files(paths: list[Path]) -> list[Finding]:
+    """Alloy configs (``*.alloy``) given or inside the folders: the structural check of ``alloycfg``."""
+    from labkit.k8s.alloycfg import AlloyConfigError, check_alloy_file
+
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(path.glob("*.alloy")) if path.is_dir() else [path] if path.suffix == ".alloy" else []
+    findings = []
+    for file in files:
+        try:
+            check_alloy_file(file)
+        except AlloyConfigError as exc:
+            source, line = _location(str(exc), str(file))
+            findings.append(
+                Finding(
+                    "alloy-invalid",
+                    source,
+                    line,
+                    "",
+                    "",
+                    "",
+                    str(exc),
+                    "Alloy refuses to start with this configuration (or a component is wired to one "
+                    "that does not exist), so nothing is collected. Fix the place named.",
+                    "alloy",
+                )
+            )
+    return findings
 
 
 def _location(message: str, fallback: str) -> tuple[str, int]:

@@ -1,7 +1,8 @@
 """The embedded LGTM server: every port on one asyncio loop, one DuckDB store.
 
 ``EmbeddedServer(settings)`` binds 127.0.0.1 (and, with ``listen_docker_bridge``, the
-Docker bridge gateway address too, see :func:`docker_bridge_address`): OTLP/gRPC and OTLP/HTTP, and the
+Docker bridge gateway address too, see :func:`docker_bridge_address`; with ``listen_pod_network``,
+the embedded cluster's pod bridge gateway, see ``labkit.k8s.telemetry``): OTLP/gRPC and OTLP/HTTP, and the
 Tempo, Loki and Mimir HTTP APIs, on the ports of the settings' endpoint URLs (port 0
 picks a free one; ``srv.ports`` and ``srv.settings`` tell which). Use it with
 ``await start()``/``await stop()`` on a running loop, or as a context manager, which
@@ -214,15 +215,23 @@ class EmbeddedServer:
             await web.TCPSite(runner, host, self.ports[name], reuse_address=True).start()
 
     def _extra_hosts(self) -> list[str]:
-        if not self.settings.listen_docker_bridge:
-            return []
-        address = docker_bridge_address()
-        if address is None:
-            raise RuntimeError(
-                "listen_docker_bridge is on but this machine has no Docker bridge (docker0) address; "
-                "start Docker or turn LABKIT_LISTEN_DOCKER_BRIDGE off"
-            )
-        return [address]
+        hosts: list[str] = []
+        if self.settings.listen_docker_bridge:
+            address = docker_bridge_address()
+            if address is None:
+                raise RuntimeError(
+                    "listen_docker_bridge is on but this machine has no Docker bridge (docker0) address; "
+                    "start Docker or turn LABKIT_LISTEN_DOCKER_BRIDGE off"
+                )
+            hosts.append(address)
+        if self.settings.listen_pod_network:
+            # Imported here: the k8s package is not needed by a server that never serves pods.
+            from labkit.k8s.telemetry import pod_bridge_address
+
+            address = pod_bridge_address()  # raises PodNetworkMissing with the fix
+            if address not in hosts:
+                hosts.append(address)
+        return hosts
 
     async def _start_http(self, ctx: ServerContext, wanted: dict[str, int]) -> None:
         otlp = self._app(ctx)

@@ -9,7 +9,7 @@ Prometheus's StaleNaN bit pattern in ``value`` (DuckDB preserves NaN payloads).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import duckdb
@@ -302,10 +302,16 @@ def _raw_rows(request: Any) -> dict[str, list[Any]]:
     return cols
 
 
-def store_otlp_metrics(db: Database, con: duckdb.DuckDBPyConnection, request: Any) -> int:
-    """Store raw OTLP points and their Prometheus translation; returns the number of raw points."""
+def store_otlp_metrics(
+    db: Database, con: duckdb.DuckDBPyConnection, request: Any, promote: Collection[str] = ()
+) -> int:
+    """Store raw OTLP points and their Prometheus translation; returns the number of raw points.
+
+    ``promote``: resource attributes copied onto the series (``otlp_promote_resource_attributes``).
+    """
     index = index_for(db)
-    points = translate_request(request)  # raises ValueError naming a bad metric before anything is written
+    # Raises ValueError naming a bad metric before anything is written.
+    points = translate_request(request, promote)
     raw = _raw_rows(request)
     stored = db.insert_columns(con, "otlp_metric_points", raw)
     if not points:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,13 +233,17 @@ def _with(base: dict[str, str], name: str, extra: dict[str, str] | None = None) 
     return labels
 
 
-def translate_metric(metric: Any, job_instance: dict[str, str]) -> Iterator[PromPoint]:
+def translate_metric(
+    metric: Any, job_instance: dict[str, str], promoted: dict[str, str] | None = None
+) -> Iterator[PromPoint]:
+    """Prometheus samples of one OTLP metric; ``promoted`` resource labels sit under the point's own."""
+    promoted = promoted or {}
     which = metric.WhichOneof("data")
     if which == "gauge":
         name = metric_name(metric.name, metric.unit, "gauge")
         for dp in metric.gauge.data_points:
             stale = bool(dp.flags & _FLAG_NO_RECORDED_VALUE)
-            labels = _with({**_attr_labels(dp.attributes), **job_instance}, name)
+            labels = _with({**promoted, **_attr_labels(dp.attributes), **job_instance}, name)
             yield PromPoint(labels, dp.time_unix_nano // 1_000_000, STALE_NAN if stale else _number(dp))
     elif which == "sum":
         s = metric.sum
@@ -248,7 +252,7 @@ def translate_metric(metric: Any, job_instance: dict[str, str]) -> Iterator[Prom
         delta = s.aggregation_temporality == 1  # AGGREGATION_TEMPORALITY_DELTA
         for dp in s.data_points:
             stale = bool(dp.flags & _FLAG_NO_RECORDED_VALUE)
-            labels = _with({**_attr_labels(dp.attributes), **job_instance}, name)
+            labels = _with({**promoted, **_attr_labels(dp.attributes), **job_instance}, name)
             value = STALE_NAN if stale else _number(dp)
             yield PromPoint(labels, dp.time_unix_nano // 1_000_000, value, delta and not stale)
     elif which == "histogram":
@@ -258,7 +262,7 @@ def translate_metric(metric: Any, job_instance: dict[str, str]) -> Iterator[Prom
         for dp in h.data_points:
             ts = dp.time_unix_nano // 1_000_000
             stale = bool(dp.flags & _FLAG_NO_RECORDED_VALUE)
-            base = {**_attr_labels(dp.attributes), **job_instance}
+            base = {**promoted, **_attr_labels(dp.attributes), **job_instance}
             d = delta and not stale
 
             def val(x: float, stale: bool = stale) -> float:
@@ -279,7 +283,7 @@ def translate_metric(metric: Any, job_instance: dict[str, str]) -> Iterator[Prom
         for dp in metric.summary.data_points:
             ts = dp.time_unix_nano // 1_000_000
             stale = bool(dp.flags & _FLAG_NO_RECORDED_VALUE)
-            base = {**_attr_labels(dp.attributes), **job_instance}
+            base = {**promoted, **_attr_labels(dp.attributes), **job_instance}
             yield PromPoint(_with(base, base_name + "_sum"), ts, STALE_NAN if stale else dp.sum)
             yield PromPoint(_with(base, base_name + "_count"), ts, STALE_NAN if stale else float(dp.count))
             for q in dp.quantile_values:
@@ -289,15 +293,22 @@ def translate_metric(metric: Any, job_instance: dict[str, str]) -> Iterator[Prom
     # not model; their raw points are kept in otlp_metric_points only.
 
 
-def translate_request(request: Any) -> list[PromPoint]:
-    """Every Prometheus sample an ``ExportMetricsServiceRequest`` produces, ``target_info`` included."""
+def translate_request(request: Any, promote: Collection[str] = ()) -> list[PromPoint]:
+    """Every Prometheus sample an ``ExportMetricsServiceRequest`` produces, ``target_info`` included.
+
+    ``promote``: resource attributes also put on every series of their resource, as Mimir's
+    ``promote_otel_resource_attributes`` (and Prometheus's ``otlp.promote_resource_attributes``)
+    do; they stay on ``target_info`` too, and a point's own attribute of that name wins.
+    """
     out: list[PromPoint] = []
+    wanted = set(promote) - set(_IDENTIFYING)
     for rm in request.resource_metrics:
         job_instance = resource_labels(rm.resource.attributes)
+        promoted = _attr_labels([kv for kv in rm.resource.attributes if kv.key in wanted]) if wanted else {}
         first = len(out)
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                out.extend(translate_metric(metric, job_instance))
+                out.extend(translate_metric(metric, job_instance, promoted))
         info = _attr_labels(rm.resource.attributes, skip=_IDENTIFYING)
         if info and len(out) > first:
             stamps = [p.ts_ms for p in out[first:]]

@@ -6,8 +6,10 @@ bytes into :func:`ingest`; they differ only in how they answer.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -53,9 +55,18 @@ def load_store_fn(signal: str) -> StoreFn:
     return getattr(module, attr)
 
 
+def _with_settings(ctx: ServerContext, signal: str, store_fn: StoreFn) -> StoreFn:
+    # Metrics translation depends on one setting: which resource attributes become labels.
+    if signal == "metrics":
+        promote = tuple(ctx.settings.otlp_promote_resource_attributes)
+        with_promote: Callable[..., int] = store_fn  # store_otlp_metrics takes promote= too
+        return functools.partial(with_promote, promote=promote)
+    return store_fn
+
+
 async def store_decoded(ctx: ServerContext, signal: Signal, request: Any) -> int:
     """Store an already decoded request; data the store refuses becomes DecodeError(400)."""
-    store_fn = load_store_fn(signal)
+    store_fn = _with_settings(ctx, signal, load_store_fn(signal))
     try:
         return await ctx.write(store_fn, request)
     except _DATA_ERRORS as exc:
@@ -75,7 +86,7 @@ async def ingest(
 
     def store_fn(db: Any, con: duckdb.DuckDBPyConnection, request: Any) -> int:
         # Looked up after decoding, as before: a malformed body is a 400 even where a store is missing.
-        return load_store_fn(signal)(db, con, request)
+        return _with_settings(ctx, signal, load_store_fn(signal))(db, con, request)
 
     try:
         # Decoding and storing run in one worker call (a thread hand-off per batch saved).
