@@ -133,7 +133,7 @@ def ship_logs_cmd(
     from labkit.k8s.logship import LogShipError, LogShipper
 
     console = Console()
-    shipper = LogShipper(pods_dir, settings=_settings(console), namespaces=namespace or None)
+    shipper = LogShipper(pods_dir, settings=settings_or_exit(console), namespaces=namespace or None)
     try:
         if once:
             stats = shipper.ship_once()
