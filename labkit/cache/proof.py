@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ __all__ = [
     "phase_settings",
     "prove",
     "run_phase",
+    "sample_queries",
+    "workload_items",
 ]
 
 COST_METRIC = "labkit_llm_cost_live_equivalent_usd_total"
@@ -52,6 +54,39 @@ AGENT = "cost_proof"
 
 # (settings, llm telemetry, agent) -> a TrackedClient-like object with .call(...) and .records.
 ClientFactory = Callable[[Settings, Any, str], Any]
+
+
+def workload_items(workload: Any) -> list[tuple[str, str]]:
+    """(query, intent) pairs of a workload: a list of mappings or of objects with ``.query`` and
+    ``.intent``, a DataFrame with those columns, or an object holding such a list as ``.items``."""
+    if hasattr(workload, "to_dict") and hasattr(workload, "columns"):
+        workload = workload.to_dict("records")
+    elif not isinstance(workload, Iterable) and hasattr(workload, "items"):
+        workload = workload.items
+    out = []
+    for item in workload:
+        get = item.get if isinstance(item, Mapping) else lambda k, item=item: getattr(item, k, None)
+        query, intent = get("query"), get("intent")
+        if isinstance(query, str) and intent is not None:
+            out.append((query, str(intent)))
+    return out
+
+
+def sample_queries(workload: Any, intents: int, *, seed: int = 0) -> list[str]:
+    """Every query of ``intents`` intent groups drawn at random (``seed``), shuffled.
+
+    Whole groups, so the sample keeps the workload's repeats-per-intent and so its hit rate.
+    """
+    import random
+
+    groups: dict[str, list[str]] = {}
+    for query, intent in workload_items(workload):
+        groups.setdefault(intent, []).append(query)
+    rng = random.Random(seed)
+    chosen = rng.sample(sorted(groups), min(intents, len(groups)))
+    queries = [q for g in chosen for q in groups[g]]
+    rng.shuffle(queries)
+    return queries
 
 
 def phase_settings(settings: Settings, *, cache: bool, threshold: float | None = None) -> Settings:

@@ -50,15 +50,11 @@ def difference(query: str, cached: str) -> str:
     return "meaning"
 
 
-def intents_of(workload: Iterable[Any]) -> dict[str, str]:
-    """query -> intent group, for workload items that are mappings or objects with .query/.intent."""
-    out: dict[str, str] = {}
-    for item in workload:
-        get = item.get if isinstance(item, Mapping) else lambda k, item=item: getattr(item, k, None)
-        query, intent = get("query"), get("intent")
-        if isinstance(query, str) and intent is not None:
-            out[query] = str(intent)
-    return out
+def intents_of(workload: Any) -> dict[str, str]:
+    """query -> intent group (any workload shape :func:`labkit.cache.proof.workload_items` reads)."""
+    from labkit.cache.proof import workload_items
+
+    return dict(workload_items(workload))
 
 
 def threshold_meets_target(

@@ -75,3 +75,15 @@ def test_phase_settings_switch_the_cache_even_without_the_field() -> None:
 def test_no_queries_is_a_clear_error(stack: Stack) -> None:
     with pytest.raises(ValueError, match="at least one query"):
         proof.prove([], settings=stack.settings)
+
+
+def test_sample_queries_takes_whole_intent_groups() -> None:
+    import pandas as pd
+
+    rows = [{"query": f"q{g}-{i}", "intent": f"g{g}"} for g in range(10) for i in range(g % 3 + 1)]
+    picked = proof.sample_queries(rows, 4, seed=1)
+    groups = {q.split("-")[0] for q in picked}
+    assert len(groups) == 4
+    assert sorted(picked) == sorted(r["query"] for r in rows if r["query"].split("-")[0] in groups)
+    assert proof.sample_queries(pd.DataFrame(rows), 4, seed=1) == picked  # a DataFrame workload too
+    assert proof.sample_queries(rows, 4, seed=1) == picked  # deterministic
