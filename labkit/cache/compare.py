@@ -19,6 +19,7 @@ the calls that reached the model (``TrackedClient.records``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,7 +120,11 @@ def compare(
     telemetry = telemetry or default_telemetry()
     factory = client_factory or _default_client
     rows = []
-    for strategy in STRATEGIES:
+    run = uuid.uuid4().hex[:8]
+    for n, strategy in enumerate(STRATEGIES):
+        # A session line of equal length per strategy: each starts with a cold semantic cache
+        # (the system prompt is part of its scope) and a cold prompt cache, at the same token count.
+        scoped = f"{system}\nSession {run}-{n}."
         semantic = strategy in ("semantic cache", "both")
         prompt = strategy in ("prompt cache", "both")
         client = factory(phase_settings(settings, cache=semantic, threshold=threshold), telemetry, AGENT)
@@ -127,7 +132,7 @@ def compare(
         try:
             for query in queries:
                 client.call(
-                    query, model=model, max_tokens=max_tokens, system=system_blocks(system, cached=prompt)
+                    query, model=model, max_tokens=max_tokens, system=system_blocks(scoped, cached=prompt)
                 )
         finally:
             if client_factory is None:

@@ -257,6 +257,9 @@ def prove(
         raise ValueError("the proof needs at least one query")
     settings = settings or load_settings()
     run_id = run_id or uuid.uuid4().hex[:8]
+    # The system prompt is part of every cache scope: one per run, so the cache phase starts
+    # cold even when an earlier run left entries in the store.
+    system = system or f"Answer the customer briefly. (proof run {run_id})"
     mimir = Mimir(settings=settings)
     rows, used = [], {}
     for i, phase in enumerate(PHASES):

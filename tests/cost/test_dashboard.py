@@ -53,7 +53,14 @@ def test_the_dashboard_is_provisioned_with_the_stack() -> None:
 
 def test_every_panel_answers_without_error(rendered: dashboards.Rendered) -> None:
     assert rendered.errors == {}
-    assert len(rendered.panels) == 9
+    assert len(rendered.panels) == 10
+
+
+def test_the_proof_phases_show_the_drop(rendered: dashboards.Rendered) -> None:
+    table = rendered.panel("Cache proof: cost per phase (instance = run/phase)").table
+    phases = dict(zip(table["instance"], table["value"], strict=True))
+    assert phases["dash/cache"] < phases["dash/no-cache"]  # 5 of 15 calls reach the model with the cache
+    assert phases["dash/cache"] == pytest.approx(phases["dash/no-cache"] / 3, rel=0.2)
 
 
 def test_tokens_and_cost_series_are_per_agent(rendered: dashboards.Rendered) -> None:
