@@ -146,7 +146,13 @@ def traces_panel(
     Grafana's table ``sortBy`` option does; ``spans_per_set`` is Tempo's ``spss``: the
     per-trace sums only count the spans the search returns.
     """
-    target = {"queryType": "traceql", "query": traceql, "limit": limit, "spss": spans_per_set}
+    target = {
+        "queryType": "traceql",
+        "query": traceql,
+        "limit": limit,
+        "spss": spans_per_set,
+        "tableType": "traces",
+    }
     options = {"sortBy": [{"displayName": sort_by, "desc": True}]} if sort_by else {}
     return _panel("table", title, "tempo", [target], width, 8, options=options)
 

@@ -111,3 +111,20 @@ def test_the_whole_dashboard_draws_as_one_figure(stack: Stack, rendered: dashboa
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_panel_builders_refuse_bad_input_and_sort_like_grafana() -> None:
+    import pandas as pd
+
+    with pytest.raises(ValueError, match="at least one option"):
+        dashboards.variable("cost", [])
+    panel = dashboards.traces_panel("t", "{}", sort_by="span.x")
+    assert panel["datasource"]["type"] == "tempo" and panel["targets"][0]["tableType"] == "traces"
+    table = pd.DataFrame({"span.x": [1, 3, 2]})
+    assert list(dashboards._sorted(table, panel)["span.x"]) == [3, 2, 1]
+    # A column the data lacks is ignored, as Grafana does.
+    assert list(dashboards._sorted(table, dashboards.traces_panel("t", "{}", sort_by="nope"))["span.x"]) == [
+        1,
+        3,
+        2,
+    ]
