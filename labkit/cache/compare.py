@@ -13,8 +13,11 @@ stable system prompt -- the case prompt caching is made for:
 ``both``           the semantic cache in front, prompt caching on each miss
 =================  ===================================================================
 
-Costs are live-equivalent USD (the offline model costs 0; see docs/cost.md), summed from
-the calls that reached the model (``TrackedClient.records``).
+Costs are live-equivalent USD (the offline model costs 0; see docs/cost.md), read from the
+same counters the Mimir proof sums (``labkit.llm.cost.live_equivalent.usd``, tokens from
+``labkit.llm.tokens``, calls from ``llm.requests``), each strategy on its own in-memory meter,
+so a cache hit counts exactly as it counts on the dashboard. Spans go to the tracer provider
+given (default: the global one), so the runs are in Tempo too.
 """
 
 from __future__ import annotations
@@ -106,18 +109,20 @@ def compare(
     system: str = SYSTEM_PROMPT,
     threshold: float | None = None,
     client_factory: Any = None,
-    telemetry: Any = None,
+    tracer_provider: Any = None,
     model: str | None = None,
     max_tokens: int = 120,
 ) -> Comparison:
     """Run ``queries`` under each of :data:`STRATEGIES` and tabulate what each cost and saved."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
     from labkit.cache.proof import phase_settings
-    from labkit.llm.telemetry import default_telemetry
+    from labkit.llm.telemetry import LLMTelemetry
 
     if not queries:
         raise ValueError("the comparison needs at least one query")
     settings = settings or load_settings()
-    telemetry = telemetry or default_telemetry()
     factory = client_factory or _default_client
     rows = []
     run = uuid.uuid4().hex[:8]
@@ -127,8 +132,10 @@ def compare(
         scoped = f"{system}\nSession {run}-{n}."
         semantic = strategy in ("semantic cache", "both")
         prompt = strategy in ("prompt cache", "both")
+        reader = InMemoryMetricReader()
+        meter_provider = MeterProvider(metric_readers=[reader])
+        telemetry = LLMTelemetry(tracer_provider, meter_provider, capture_content=False)
         client = factory(phase_settings(settings, cache=semantic, threshold=threshold), telemetry, AGENT)
-        before = len(client.records)
         try:
             for query in queries:
                 client.call(
@@ -137,20 +144,45 @@ def compare(
         finally:
             if client_factory is None:
                 client.client.close()
-        calls = [r for r in client.records[before:] if r.error_type is None]
+            sums = _sums(reader)
+            meter_provider.shutdown()
+        tokens = sums.get("labkit.llm.tokens", {})
+        calls = sums.get("llm.requests", {})
         rows.append(
             {
                 "strategy": strategy,
                 "requests": len(queries),
-                "model_calls": len(calls),
-                "input_tokens": sum(r.usage.input_tokens for r in calls),
-                "cache_write_tokens": sum(r.usage.cache_creation_input_tokens for r in calls),
-                "cache_read_tokens": sum(r.usage.cache_read_input_tokens for r in calls),
-                "output_tokens": sum(r.usage.output_tokens for r in calls),
-                "cost_usd": sum((r.cost.live_equivalent_usd or 0.0) if r.cost else 0.0 for r in calls),
+                "model_calls": int(calls.get(("outcome", "ok"), 0)),
+                "input_tokens": int(tokens.get(("token_type", "input"), 0)),
+                "cache_write_tokens": int(tokens.get(("token_type", "cache_creation"), 0)),
+                "cache_read_tokens": int(tokens.get(("token_type", "cache_read"), 0)),
+                "output_tokens": int(tokens.get(("token_type", "output"), 0)),
+                "cost_usd": float(sum(sums.get("labkit.llm.cost.live_equivalent.usd", {}).values())),
             }
         )
     table = pd.DataFrame(rows)
     base = float(table.loc[0, "cost_usd"])
     table["saving"] = [(1.0 - c / base) if base > 0 else float("nan") for c in table["cost_usd"]]
     return Comparison(table, WHEN.copy())
+
+
+# The attribute each counter is split by here; other attributes (agent, model ...) are summed over.
+_SPLIT = {"labkit.llm.tokens": "token_type", "llm.requests": "outcome"}
+
+
+def _sums(reader: Any) -> dict[str, dict[tuple[str, str], float]]:
+    """Counter totals from an in-memory reader: name -> {(split attribute, value): total}."""
+    out: dict[str, dict[tuple[str, str], float]] = {}
+    data = reader.get_metrics_data()
+    for rm in data.resource_metrics if data else []:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                key = _SPLIT.get(metric.name)
+                totals = out.setdefault(metric.name, {})
+                for point in getattr(metric.data, "data_points", []):
+                    value = getattr(point, "value", None)
+                    if value is None:
+                        continue  # histograms: not a total
+                    split = (key, str(point.attributes.get(key))) if key else ("", "")
+                    totals[split] = totals.get(split, 0.0) + float(value)
+    return out

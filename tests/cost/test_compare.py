@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from labkit.cache import compare as cmp
-from labkit.llm import LLMTelemetry, count_tokens
+from labkit.llm import count_tokens
 
 from .conftest import ExactCache, Stack
 
@@ -17,18 +16,17 @@ QUERIES = [f"How do I return order number {i}?" for i in range(6)] * 3  # 6 dist
 
 
 @pytest.fixture(scope="module")
-def telemetry() -> Iterator[LLMTelemetry]:
-    tracer, meter = TracerProvider(), MeterProvider()
-    yield LLMTelemetry(tracer, meter, capture_content=False)
-    tracer.shutdown()
-    meter.shutdown()
+def tracer() -> Iterator[TracerProvider]:
+    provider = TracerProvider()
+    yield provider
+    provider.shutdown()
 
 
 @pytest.fixture(scope="module")
-def result(stack: Stack, telemetry: LLMTelemetry) -> tuple[cmp.Comparison, list[ExactCache]]:
+def result(stack: Stack, tracer: TracerProvider) -> tuple[cmp.Comparison, list[ExactCache]]:
     caches: list[ExactCache] = []
     out = cmp.compare(
-        QUERIES, settings=stack.settings, client_factory=stack.factory(caches), telemetry=telemetry
+        QUERIES, settings=stack.settings, client_factory=stack.factory(caches), tracer_provider=tracer
     )
     return out, caches
 
@@ -55,6 +53,13 @@ def test_semantic_caching_skips_repeated_calls(result: tuple[cmp.Comparison, lis
     assert rows.loc["semantic cache", "model_calls"] == 6 and rows.loc["both", "model_calls"] == 6
     assert [c.enabled for c in caches] == [False, False, True, True]
     assert rows.loc["semantic cache", "output_tokens"] < rows.loc["no cache", "output_tokens"]
+    # The counters agree with what the calls themselves reported.
+    for strategy, cache in zip(cmp.STRATEGIES, caches, strict=True):
+        assert rows.loc[strategy, "model_calls"] == len(cache.records)
+        assert rows.loc[strategy, "cost_usd"] == pytest.approx(
+            sum(r.cost.live_equivalent_usd for r in cache.records)
+        )
+        assert rows.loc[strategy, "output_tokens"] == sum(r.usage.output_tokens for r in cache.records)
 
 
 def test_the_savings_order_and_add_up(result: tuple[cmp.Comparison, list]) -> None:
