@@ -36,6 +36,8 @@ __all__ = [
     "stat_panel",
     "table_panel",
     "timeseries_panel",
+    "traces_panel",
+    "variable",
 ]
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "stacks" / "lgtm" / "dashboards"
@@ -127,6 +129,46 @@ def table_panel(title: str, expr: str, *, legend: str | None = None, width: int 
         **({"legendFormat": legend} if legend else {}),
     }
     return _panel("table", title, "prometheus", [target], width, 6)
+
+
+def traces_panel(
+    title: str,
+    traceql: str,
+    *,
+    limit: int = 10,
+    spans_per_set: int = 50,
+    sort_by: str | None = None,
+    width: int = 24,
+) -> dict:
+    """A Tempo search as a table: one row per trace, ``select()``-ed attributes summed over its spans.
+
+    ``sort_by`` (a column, e.g. ``span.gen_ai.usage.output_tokens``) sorts descending, as
+    Grafana's table ``sortBy`` option does; ``spans_per_set`` is Tempo's ``spss``: the
+    per-trace sums only count the spans the search returns.
+    """
+    target = {
+        "queryType": "traceql",
+        "query": traceql,
+        "limit": limit,
+        "spss": spans_per_set,
+        "tableType": "traces",
+    }
+    options = {"sortBy": [{"displayName": sort_by, "desc": True}]} if sort_by else {}
+    return _panel("table", title, "tempo", [target], width, 8, options=options)
+
+
+def variable(name: str, options: Sequence[str], *, label: str | None = None) -> dict:
+    """A custom dashboard variable (``$name``); the first option is the default."""
+    if not options:
+        raise ValueError(f"variable {name!r} needs at least one option")
+    return {
+        "name": name,
+        "label": label or name,
+        "type": "custom",
+        "query": ",".join(options),
+        "current": {"text": options[0], "value": options[0]},
+        "options": [{"text": o, "value": o, "selected": i == 0} for i, o in enumerate(options)],
+    }
 
 
 def logs_panel(title: str, logql: str, *, max_lines: int = 100, width: int = 24) -> dict:
@@ -349,7 +391,15 @@ class _Renderer:
             else:
                 frame = self.loki.query_range(expr, self.start, self.end, step=self.step)
         elif kind == "tempo":
-            frame = self.tempo.search(expr, self.start, self.end, limit=int(target.get("limit", 20)))
+            frame = _trace_rows(
+                self.tempo.search(
+                    expr,
+                    self.start,
+                    self.end,
+                    limit=int(target.get("limit", 20)),
+                    spss=int(target.get("spss", 3)),
+                )
+            )
         else:
             raise ValueError(f"panel datasource type {kind!r} is not one labkit can query")
         legend = target.get("legendFormat")
@@ -382,6 +432,8 @@ def render(
     """
     model = load(path_or_uid)
     settings = settings or load_settings()
+    # Grafana runs panels with each variable's current value; explicit ones override.
+    variables = {**_variable_defaults(model), **(variables or {})}
     start = start if start is not None else model.get("time", {}).get("from", "now-15m")
     runner = renderer or _Renderer(settings, start, end, step)
     results = []
@@ -405,6 +457,34 @@ def render(
             result.error = str(exc)
         results.append(result)
     return Rendered(model.get("title", ""), results)
+
+
+def _variable_defaults(model: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for var in (model.get("templating") or {}).get("list") or []:
+        current = (var.get("current") or {}).get("value")
+        if isinstance(var.get("name"), str) and isinstance(current, str):
+            out[var["name"]] = current
+    return out
+
+
+def _trace_rows(traces: pd.DataFrame) -> pd.DataFrame:
+    """Tempo search results as table rows: the matched spans' numeric attributes summed per trace."""
+    rows = []
+    for trace in traces.itertuples():
+        row: dict[str, Any] = {
+            "trace_id": trace.trace_id,
+            "root_service": trace.root_service,
+            "root_name": trace.root_name,
+            "duration_ms": trace.duration_ms,
+            "matched": trace.matched,
+        }
+        for span in trace.spans:
+            for key, value in span["attributes"].items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    row[f"span.{key}"] = row.get(f"span.{key}", 0) + value
+        rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else ["trace_id", "root_service", "root_name"])
 
 
 def _flat_panels(panels: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -441,9 +521,20 @@ def _shape(result: PanelResult, panel: Mapping[str, Any]) -> None:
         )
     elif result.type == "table" and "value" in combined.columns:
         names = _label_names(combined)
-        result.table = combined[[*names, "value"]].reset_index(drop=True)
+        result.table = _sorted(combined[[*names, "value"]].reset_index(drop=True), panel)
+    elif result.type == "table":
+        result.table = _sorted(combined, panel)
     else:
         result.table = combined
+
+
+def _sorted(table: pd.DataFrame, panel: Mapping[str, Any]) -> pd.DataFrame:
+    """Grafana's table ``options.sortBy`` (first entry); a column the data lacks is ignored, as there."""
+    sort = (panel.get("options") or {}).get("sortBy") or []
+    if not sort or not isinstance(sort[0], Mapping) or sort[0].get("displayName") not in table.columns:
+        return table
+    column = sort[0]["displayName"]
+    return table.sort_values(column, ascending=not sort[0].get("desc", False)).reset_index(drop=True)
 
 
 def _reduce(series: pd.Series, reducer: str) -> float:

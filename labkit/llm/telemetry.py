@@ -22,11 +22,19 @@ Metrics
   ``labkit.llm.cost.usd`` ({USD})         ``labkit_llm_cost_usd_total``  USD actually spent
   ``labkit.llm.cost.live_equivalent.usd``  ``labkit_llm_cost_live_equivalent_usd_total``  what the
   ({USD})                                                         same usage costs on the live model
+  ``llm.tokens`` ({token})                ``llm_tokens_total``    the plan's name: the same tokens
+                                                                  and labels as ``labkit.llm.tokens``
+  ``llm.cost.dollars`` ({USD}),           ``llm_cost_dollars``    the plan's name: the same USD as
+  up-down counter                                                 ``labkit.llm.cost.usd``
+  ``llm.requests`` ({request})            ``llm_requests_total``  calls, by ``outcome`` ok/error
   ======================================  ======================  ================================
 
   Units in braces are annotations, which the OTLP -> Prometheus translation drops, so
   no unit suffix is added; counters get ``_total``. ``usd`` is in the name because a
-  plain ``USD`` unit would become an odd ``_USD`` suffix.
+  plain ``USD`` unit would become an odd ``_USD`` suffix. ``llm.cost.dollars`` is an
+  up-down counter (only ever incremented) because the translation gives every monotonic
+  counter ``_total``, and the plan queries ``llm_cost_dollars`` itself; ``docs/cost.md``
+  maps every name to the others.
 
 One chat span per call, never two
   anthropic SDK 2.x emits its own CLIENT span (``anthropic.messages.create``, with
@@ -331,6 +339,18 @@ class LLMTelemetry:
             unit="{USD}",
             description="what the same usage costs on the configured live model (USD)",
         )
+        # The learning plan's names (docs/cost.md), so its queries run as written.
+        self.plan_tokens = meter.create_counter(
+            "llm.tokens", unit="{token}", description="LLM tokens (the plan's llm_tokens_total)"
+        )
+        self.plan_cost = meter.create_up_down_counter(
+            "llm.cost.dollars",
+            unit="{USD}",
+            description="LLM cost in US dollars (the plan's llm_cost_dollars)",
+        )
+        self.requests = meter.create_counter(
+            "llm.requests", unit="{request}", description="LLM calls by agent, node, model and outcome"
+        )
 
     def start_chat(
         self, request: Mapping[str, Any], server: tuple[str, int] | None = None, *, emit_span: bool = True
@@ -366,10 +386,13 @@ class LLMTelemetry:
             ):
                 if count:
                     self.tokens.add(count, {**labels, "token_type": token_type})
+                    self.plan_tokens.add(count, {**labels, "token_type": token_type})
+        self.requests.add(1, {**labels, "outcome": "error" if record.error_type else "ok"})
         usd = record.cost.usd if record.cost and record.cost.usd is not None else None
         equivalent = record.cost.live_equivalent_usd if record.cost else None
         if usd is not None:
             self.cost.add(usd, labels)
+            self.plan_cost.add(usd, labels)
         if equivalent is not None:
             self.cost_equivalent.add(equivalent, labels)
         for scope in call._scopes:

@@ -24,6 +24,7 @@ WORKBOOK = [
     "06-prompt-reviewer",
     "07-code-critic",
     "08-rag",
+    "09-cost-and-caching",
     "10-workflow-tracing",
     "12-incident-drills",
 ]
