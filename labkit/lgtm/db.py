@@ -47,8 +47,8 @@ log = logging.getLogger("labkit.lgtm.db")
 
 # Pending rows above which the background writer flushes at once, and above which an
 # acknowledging thread flushes itself (bounds memory when DuckDB falls behind).
-FLUSH_ROWS = 50_000
-MAX_PENDING_ROWS = 250_000
+FLUSH_ROWS = 25_000
+MAX_PENDING_ROWS = 100_000
 # Highest ingest-log seq whose rows DuckDB holds (not a registered schema: no signal's table).
 _APPLIED_DDL = "CREATE TABLE IF NOT EXISTS _labkit_ingest (applied BIGINT NOT NULL)"
 
