@@ -38,8 +38,9 @@ class ServerContext:
         """Run ``store_fn(db, con, payload)`` in ONE transaction in a worker thread.
 
         Returns the number of rows stored. Raises whatever ``store_fn`` raises, after
-        the whole batch has been rolled back. When this returns, the batch is committed
-        (in DuckDB's write-ahead log), so the caller may acknowledge it.
+        the whole batch has been rolled back. When this returns, the batch is in the
+        ingest log (it survives a kill of the process) and every later read sees it, so
+        the caller may acknowledge it.
         """
         return await self.run(self._write_sync, store_fn, payload)
 
@@ -56,7 +57,8 @@ class ServerContext:
         return self._write_sync(store_fn, decode(*args))
 
     def _write_sync(self, store_fn: StoreFn, payload: Any) -> int:
-        with self.db.transaction() as con:
+        # Acknowledged from the ingest log; DuckDB gets it with the next flush (see Database.deferred).
+        with self.db.deferred() as con:
             return int(store_fn(self.db, con, payload))
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:

@@ -230,8 +230,12 @@ def compute_span_metrics(request: ExportTraceServiceRequest) -> tuple[Deltas, li
         service = _str_attr(rs.resource.attributes, "service.name")
         for ss in rs.scope_spans:
             for span in ss.spans:
-                kind = span.kind if 0 <= span.kind < 6 else 0
-                status = span.status.code if 0 <= span.status.code < 3 else 0
+                kind = span.kind
+                if not 0 <= kind < 6:
+                    kind = 0
+                status = span.status.code
+                if not 0 <= status < 3:
+                    status = 0
                 gkey = (service, kind, status, span.name)
                 g = groups.get(gkey)
                 if g is None:
@@ -247,7 +251,12 @@ def compute_span_metrics(request: ExportTraceServiceRequest) -> tuple[Deltas, li
                     if db_name:
                         immediate.append(Edge(service, db_name, duration, None, status == 2, "database"))
                         continue
-                    peer = next((peers[k] for k in PEER_ATTRIBUTES if k in peers), "")
+                    peer = ""
+                    if peers:  # the first peer attribute present, in PEER_ATTRIBUTES order
+                        for k in PEER_ATTRIBUTES:
+                            if k in peers:
+                                peer = peers[k]
+                                break
                     halves.append(
                         EdgeHalf(span.trace_id.hex(), span.span_id.hex(), "client", service, duration,
                                  status == 2, peer)

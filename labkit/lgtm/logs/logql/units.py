@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from fractions import Fraction
 
@@ -26,6 +27,7 @@ _GO_UNITS = {
     "m": 60 * 10**9,
     "h": 3600 * 10**9,
 }
+_GO_WHOLE = re.compile(r"(\d+)(ns|us|µs|μs|ms|s|m|h)")
 _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _PROM_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _BYTES = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtpe]?i?b?)$", re.IGNORECASE)
@@ -59,8 +61,13 @@ _BYTE_MULT = {
 }
 
 
+# Unwrap and label filters parse the same few thousand values on every line: cached.
+@functools.lru_cache(maxsize=8192)
 def parse_go_duration(text: str) -> int | None:
     """Go ``time.ParseDuration`` (``1.5s``, ``300ms``, ``1h2m``) -> nanoseconds, or None."""
+    whole = _GO_WHOLE.fullmatch(text)
+    if whole is not None:  # "523ms": one integer part, exact without Fraction
+        return int(whole.group(1)) * _GO_UNITS[whole.group(2)]
     s = text.strip()
     sign = 1
     if s[:1] in "+-" and s:
