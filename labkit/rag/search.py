@@ -189,7 +189,9 @@ class _MemoryIndex:
         self.ids = ids
         self.payloads = payloads
         self.dense = np.ascontiguousarray(np.asarray(dense, dtype=np.float32).reshape(len(ids), -1))
-        self._sparse_from(np.asarray(terms, np.int64), np.asarray(rows, np.int64), np.asarray(values, np.float32))
+        self._sparse_from(
+            np.asarray(terms, np.int64), np.asarray(rows, np.int64), np.asarray(values, np.float32)
+        )
         self._filters_from(payloads)
 
     @classmethod
@@ -207,7 +209,9 @@ class _MemoryIndex:
         terms = [int(t) for indices, _ in sparse for t in indices]
         rows = [row for row, (indices, _) in enumerate(sparse) for _ in indices]
         values = [float(v) for _, vals in sparse for v in vals]
-        index._sparse_from(np.asarray(terms, np.int64), np.asarray(rows, np.int64), np.asarray(values, np.float32))
+        index._sparse_from(
+            np.asarray(terms, np.int64), np.asarray(rows, np.int64), np.asarray(values, np.float32)
+        )
         index._filters_from(index.payloads)
         return index
 

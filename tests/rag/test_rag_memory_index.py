@@ -26,7 +26,10 @@ def _reference_top(scores: np.ndarray, valid: np.ndarray, limit: int) -> list[tu
 
 
 def _reference_sparse(
-    sparse: Sequence[tuple[Sequence[int], Sequence[float]]], terms: Sequence[int], valid: np.ndarray, limit: int
+    sparse: Sequence[tuple[Sequence[int], Sequence[float]]],
+    terms: Sequence[int],
+    valid: np.ndarray,
+    limit: int,
 ) -> list[tuple[int, float]]:
     postings: dict[int, tuple[list[int], list[float]]] = {}
     for row, (indices, values) in enumerate(sparse):
@@ -95,7 +98,9 @@ def test_memory_index_equals_reference(seed: int, filters: Filters) -> None:
         for limit in (1, 5, 50, 10_000):
             dense_scores = index.dense @ vector
             assert index.dense_search(vector, limit, filters) == _reference_top(dense_scores, valid, limit)
-            assert index.sparse_search(terms, limit, filters) == _reference_sparse(sparse, terms, valid, limit)
+            assert index.sparse_search(terms, limit, filters) == _reference_sparse(
+                sparse, terms, valid, limit
+            )
 
 
 def test_partial_top_k_keeps_ties_in_row_order() -> None:
