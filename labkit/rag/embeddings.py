@@ -12,6 +12,7 @@ the cosine similarity.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EMBEDDING_DIM", "MODEL_NAME", "EmbeddingError", "embed", "model_path"]
+__all__ = ["EMBEDDING_DIM", "MODEL_NAME", "EmbeddingError", "embed", "model_path", "preload"]
 
 EMBEDDING_DIM = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -81,6 +82,25 @@ def _load() -> Any:
                 raise EmbeddingError(f"{MODEL_NAME} should give {EMBEDDING_DIM} dimensions, got {dim}")
             _model = model
         return _model
+
+
+def preload() -> threading.Thread:
+    """Start loading the model in a background thread; the first :func:`embed` waits for it.
+
+    Loading (importing torch, transformers and sentence-transformers, then the weights)
+    takes 5-30 s on a busy 2-core machine. A notebook or service that will embed soon can
+    overlap it with its own start-up (imports, starting servers, copying a corpus). A
+    failure is not raised here: the next :func:`embed` raises it.
+    """
+
+    def run() -> None:
+        # A failure is dropped here: embed() loads again and raises the real error.
+        with contextlib.suppress(Exception):
+            _load()
+
+    thread = threading.Thread(target=run, name="labkit-embedding-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def embed(texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any
 
 from labkit.lgtm.db import Database
 from labkit.lgtm.rules.alerting import AlertingState, LabelKey
-from labkit.lgtm.rules.engines import Engine, RuleEvalError, engine_for
+from labkit.lgtm.rules.engines import CycleReads, Engine, RuleEvalError, engine_for
 from labkit.lgtm.rules.model import Rule, RuleFileError, RuleGroup, parse_rule_file
 
 __all__ = ["GroupState", "RuleState", "Ruler", "expand_rule_files"]
@@ -254,10 +254,12 @@ class Ruler:
             if group.engine == "promql":
                 self._evaluate_promql_group(engine, group, eval_ts, ts_ms)
             else:
-                # LogQL rules read only the log store, so their output is written once.
+                # LogQL rules read only the log store, so their output is written once, and
+                # they share one view of it: identical statements are sent once per cycle.
+                reads = CycleReads(self.db)
                 writes = []
                 for state in group.rules:
-                    writes += self._evaluate_rule(engine, group, state, eval_ts, ts_ms)
+                    writes += self._evaluate_rule(engine, group, state, eval_ts, ts_ms, reads)
                 if writes:
                     self._write(writes)
             group.last_eval_ms = ts_ms
@@ -289,14 +291,20 @@ class Ruler:
             log.exception("could not store the results of rule group %r", group.name)
 
     def _evaluate_rule(
-        self, engine: Engine, group: GroupState, state: RuleState, eval_ts: int, ts_ms: int
+        self,
+        engine: Engine,
+        group: GroupState,
+        state: RuleState,
+        eval_ts: int,
+        ts_ms: int,
+        reads: CycleReads | None = None,
     ) -> list[tuple[dict[str, str], int, float]]:
         from labkit.lgtm.metrics.index import STALE_NAN
 
         rule = state.rule
         started = time.perf_counter()
         try:
-            samples = engine.instant(self.db, rule.compiled, eval_ts)
+            samples = engine.instant(reads or self.db, rule.compiled, eval_ts)
             if state.alerting is not None:
                 out = state.alerting.evaluate(samples, ts_ms, group.group.limit)
             else:
