@@ -17,9 +17,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from labkit.lgtm.ingestlog import FLUSH_INTERVAL_S, IngestLog, Tables, decode_record, encode_record
 
@@ -231,7 +234,7 @@ class Database:
             self._con.execute("COMMIT")
 
     def insert_columns(
-        self, con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Sequence[Any]]
+        self, con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Sequence[Any] | np.ndarray]
     ) -> int:
         """Append column-oriented rows (name -> values) to ``table``; returns the row count.
 

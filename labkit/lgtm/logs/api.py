@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 from aiohttp import web
@@ -28,6 +28,7 @@ from .logql.errors import LogQLError
 from .logql.evaluate import (
     LogEntry,
     Scalar,
+    Series,
     evaluate_instant,
     evaluate_range,
     iter_streams,
@@ -170,7 +171,7 @@ def _run_query_range(ctx: ServerContext, params: dict[str, str], categorize: boo
                         "metric": s.labels,
                         "values": [[_ts_seconds(t), format_sample_value(v)] for t, v in s.points],
                     }
-                    for s in out  # type: ignore[union-attr]
+                    for s in cast("list[Series]", out)
                 ],
             }
         count = len(data["result"])

@@ -52,7 +52,7 @@ class StoreSource:
             return
         order = "DESC" if backward else "ASC"
         # Substring filters run inside DuckDB (the evaluator re-checks them; they only save work).
-        where, args = "", []
+        where, args = "", list[object]()
         for f in line_filters:
             if f.op in ("|=", "!="):
                 where += " AND contains(line, ?)" if f.op == "|=" else " AND NOT contains(line, ?)"

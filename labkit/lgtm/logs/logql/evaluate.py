@@ -136,8 +136,10 @@ def select_logs(
         return out
     leading = _leading_line_filters(query.stages)
     quick = _parsed_field_filter(query.stages, len(leading))
-    pushed = _field_kwargs(query.stages, len(leading))
-    for ts, stream, line, meta in source.entries(streams, start_ns, end_ns - 1, backward, leading, **pushed):
+    pushed = _field_filter(query.stages, len(leading))
+    for ts, stream, line, meta in source.entries(
+        streams, start_ns, end_ns - 1, backward, leading, field_filter=pushed
+    ):
         if not pipeline.prefilter(ts, line):
             continue
         if quick is not None and quick.rejects(stream, meta, line):
@@ -178,11 +180,6 @@ def _field_filter(stages: tuple[ast.Stage, ...], n_leading: int) -> FieldFilter 
     if expr.kind != "number" or not plain_label_name(expr.name) or not math.isfinite(expr.value):
         return None
     return FieldFilter(expr.name, expr.op, float(expr.value))
-
-
-def _field_kwargs(stages: tuple[ast.Stage, ...], n_leading: int) -> dict[str, FieldFilter]:
-    found = _field_filter(stages, n_leading)
-    return {} if found is None else {"field_filter": found}
 
 
 class _ParsedFieldFilter:
@@ -436,7 +433,13 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
 
     for ts, stream, line, meta in (
         source.entries(
-            streams, lo, hi, False, leading, read_all=True, **_field_kwargs(lr.selector.stages, len(leading))
+            streams,
+            lo,
+            hi,
+            False,
+            leading,
+            read_all=True,
+            field_filter=_field_filter(lr.selector.stages, len(leading)),
         )
         if streams
         else ()

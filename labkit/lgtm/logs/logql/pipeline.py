@@ -190,9 +190,9 @@ def _json_stage(stage: ast.JsonParser) -> StageFn:
             return line
         if stage.params:
             for name, path in stage.params:
-                value = _json_path(obj, path)
-                if value is not None:
-                    labels.add_parsed(sanitize_label_name(name), value)
+                found = _json_path(obj, path)
+                if found is not None:
+                    labels.add_parsed(sanitize_label_name(name), found)
         else:
             _json_flatten(obj, "", labels)
         return line
@@ -473,11 +473,12 @@ class Pipeline:
 
     def process(self, ts: int, line: str, labels: LabelSet, skip_prefilter: bool = False) -> str | None:
         start = self.line_only if skip_prefilter else 0
-        out: str | None = line
+        out = line
         for fn in self._fns[start:]:
-            out = fn(ts, out, labels)
-            if out is None:
+            kept = fn(ts, out, labels)
+            if kept is None:
                 return None
+            out = kept
         return out
 
 
