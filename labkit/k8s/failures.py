@@ -29,6 +29,7 @@ __all__ = [
     "oom_evidence",
     "oom_pod",
     "wait_for_state",
+    "wait_restarted",
 ]
 
 LABEL = "app.kubernetes.io/part-of=labkit-failures"
@@ -109,7 +110,9 @@ def missing_secret_deployment(
             "selector": {"matchLabels": {"app.kubernetes.io/name": "needs-secret"}},
             "template": {
                 "metadata": {"labels": meta["labels"]},
-                "spec": _pod_spec(_container(image, env=env, command=["python3", "-c", "import time; time.sleep(3600)"])),
+                "spec": _pod_spec(
+                    _container(image, env=env, command=["python3", "-c", "import time; time.sleep(3600)"])
+                ),
             },
         },
     }
@@ -142,7 +145,12 @@ def oom_pod(image: str, *, limit: str = "64Mi", namespace: str = "labkit") -> di
     container = _container(image, command=["python3", "-c", _HOG])
     container["resources"]["limits"]["memory"] = limit
     container["resources"]["requests"]["memory"] = limit
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": _meta("memory-hog", namespace), "spec": _pod_spec(container)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": _meta("memory-hog", namespace),
+        "spec": _pod_spec(container),
+    }
 
 
 def apply_objects(objs: list[dict[str, Any]], *, tgt: Target | None = None) -> list[str]:
@@ -152,7 +160,15 @@ def apply_objects(objs: list[dict[str, Any]], *, tgt: Target | None = None) -> l
 
 def delete_all(namespace: str = "labkit", *, tgt: Target | None = None) -> None:
     kubectl(
-        "delete", "deployment,pod", "-n", namespace, "-l", LABEL, "--ignore-not-found", "--wait=false", tgt=tgt
+        "delete",
+        "deployment,pod",
+        "-n",
+        namespace,
+        "-l",
+        LABEL,
+        "--ignore-not-found",
+        "--wait=false",
+        tgt=tgt,
     )
 
 
@@ -181,7 +197,15 @@ def _state(pod: dict[str, Any], namespace: str, tgt: Target | None) -> PodState:
         message = waiting.get("message") or terminated.get("message") or message
     events = json.loads(
         kubectl(
-            "get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name}", "-o", "json", tgt=tgt
+            "get",
+            "events",
+            "-n",
+            namespace,
+            "--field-selector",
+            f"involvedObject.name={name}",
+            "-o",
+            "json",
+            tgt=tgt,
         ).stdout
     )["items"]
     lines = [
@@ -213,13 +237,28 @@ def wait_for_state(
     return None
 
 
+def wait_restarted(
+    pod: str, *, namespace: str = "labkit", timeout_s: float = 30.0, tgt: Target | None = None
+) -> int:
+    """Poll until kubelet has restarted ``pod``'s container at least once; the restart count."""
+    deadline = time.monotonic() + timeout_s
+    restarts = 0
+    while time.monotonic() < deadline:
+        obj = get_json("pod", pod, namespace=namespace, tgt=tgt)
+        restarts = sum(int(s.get("restartCount", 0)) for s in obj["status"].get("containerStatuses") or [])
+        if restarts:
+            break
+        time.sleep(1.0)
+    return restarts
+
+
 def oom_evidence(pod: str, *, namespace: str = "labkit", tgt: Target | None = None) -> dict[str, Any]:
     """Where an OOM kill shows: restart count, lastState.terminated, events, the killed run's log."""
     obj = get_json("pod", pod, namespace=namespace, tgt=tgt)
     state = _state(obj, namespace, tgt)
     try:
         previous = logs(f"pod/{pod}", namespace=namespace, previous=True, tail=3, tgt=tgt)
-    except Exception as exc:  # noqa: BLE001 - no previous run yet is an answer, not an error
+    except Exception as exc:  # no previous run yet is an answer, not an error
         previous = f"(no previous run: {str(exc).splitlines()[-1]})"
     return {
         "restartCount": state.restarts,

@@ -28,7 +28,9 @@ from labkit.k8s.read import get_json
 
 __all__ = ["LoadStats", "TrafficGenerator", "service_url"]
 
-REVIEW_BODY = {"prompt": "Summarize the attached incident report in three bullet points for the on-call team."}
+REVIEW_BODY = {
+    "prompt": "Summarize the attached incident report in three bullet points for the on-call team."
+}
 
 
 @dataclass
@@ -39,8 +41,17 @@ class LoadStats:
     errors: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[float, str]] = field(default_factory=list, repr=False)  # (s since start, kind)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    timeline: list[tuple[float, bool]] = field(default_factory=list, repr=False)  # (s since start, ok)
     reviews: int = 0  # of ``sent``, how many were POST /review
     seconds: float = 0.0
+
+    def per_second(self) -> list[tuple[int, int, int]]:
+        """(second, ok, failed) for each second of the run: the chart's data."""
+        last = int(max((t for t, _ in self.timeline), default=0.0))
+        ok, bad = [0] * (last + 1), [0] * (last + 1)
+        for t, good in self.timeline:
+            (ok if good else bad)[int(t)] += 1
+        return [(s, ok[s], bad[s]) for s in range(last + 1)]
 
     def as_dict(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
@@ -59,9 +70,14 @@ class LoadStats:
 
 
 def service_url(
-    name: str, *, namespace: str = "labkit", port: int | None = None, tgt: Target | None = None, probe: str = "/health"
+    name: str,
+    *,
+    namespace: str = "labkit",
+    port: int | None = None,
+    tgt: Target | None = None,
+    probe: str = "/health",
 ) -> str | None:
-    """``http://CLUSTER-IP:PORT`` of a Service if the host reaches it (kube-proxy on this machine), else None."""
+    """``http://CLUSTER-IP:PORT`` of a Service if the host reaches it (kube-proxy here), else None."""
     svc = get_json("service", name, namespace=namespace, tgt=tgt)
     ip = svc["spec"].get("clusterIP")
     port = port or svc["spec"]["ports"][0]["port"]
@@ -94,7 +110,8 @@ class TrafficGenerator:
     ) -> None:
         if rate_per_s <= 0 or workers <= 0 or review_every <= 0:
             raise ValueError(
-                f"rate_per_s, workers and review_every must be > 0, got {rate_per_s}, {workers}, {review_every}"
+                "rate_per_s, workers and review_every must be > 0, "
+                f"got {rate_per_s}, {workers}, {review_every}"
             )
         self.url, self.review_every = url.rstrip("/"), review_every
         self.body = REVIEW_BODY if body is None else body
@@ -109,6 +126,7 @@ class TrafficGenerator:
         with self._lock:
             self.stats.sent += 1
             self.stats.reviews += int(review)
+            self.stats.timeline.append((time.monotonic() - self._started, ok))
             if ok:
                 self.stats.ok += 1
                 self.stats.latencies_ms.append(latency_ms)

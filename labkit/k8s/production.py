@@ -131,7 +131,12 @@ def _ensure_critic_images(version: str, say: Any) -> dict[str, str]:
             out[tag] = "present"
             continue
         build_image(
-            stack_dir(), tag=tag, build_args={**args, "ROLE": role}, wheelhouse=False, allow_pull=False, progress=say
+            stack_dir(),
+            tag=tag,
+            build_args={**args, "ROLE": role},
+            wheelhouse=False,
+            allow_pull=False,
+            progress=say,
         )
         out[tag] = "built"
     return out
@@ -177,24 +182,35 @@ def create_api_key_secret(
         kubectl("apply", "-f", "-", tgt=tgt, input=json.dumps(obj))
     except KubectlError as exc:
         # kubectl never echoes stdin, but be sure: the message must not carry the value.
-        raise K8sError(f"creating secret/{name} in {namespace} failed: {exc.stderr.replace(value, '****')}") from None
+        raise K8sError(
+            f"creating secret/{name} in {namespace} failed: {exc.stderr.replace(value, '****')}"
+        ) from None
     return f"secret/{name} in namespace {namespace}: {what} ({len(value)} characters, value not shown)"
 
 
 # --- telemetry address -------------------------------------------------------------------
 
 
-def pod_otlp_endpoint(settings: Settings | None = None) -> str | None:
+def pod_otlp_endpoint(settings: Settings | None = None, tgt: Target | None = None) -> str | None:
     """The OTLP/HTTP URL pods reach the embedded server at, or None where labkit cannot say.
 
-    ``labkit.k8s.telemetry`` (the pod-network listener) provides it; a live cluster sends to
-    its Alloy DaemonSet instead (``otel_endpoint`` in the settings of such a lab).
+    ``labkit.k8s.telemetry`` (the server's pod-network listener) provides it; without it, on the
+    embedded cluster, a relay on the bridge address stands in (``labkit.k8s._relay``). A live
+    cluster sends to its Alloy DaemonSet instead: None here.
     """
+    settings = settings or load_settings()
     try:
         from labkit.k8s import telemetry  # type: ignore[attr-defined]
     except ImportError:
+        telemetry = None
+    if telemetry is not None:
+        return str(telemetry.pod_otlp_endpoint(settings))
+    if (tgt or target(settings)).kind != "embedded":
         return None
-    return str(telemetry.pod_otlp_endpoint(settings))
+    from labkit.k8s._relay import relay_endpoint
+    from labkit.k8s.layout import Net
+
+    return relay_endpoint(settings.otlp_http_endpoint, Net().node_ip)
 
 
 # --- manifests, checks, deploy -----------------------------------------------------------
@@ -209,9 +225,13 @@ def _adapt(obj: dict[str, Any], apis: set[str] | None) -> dict[str, Any]:
     """Current API versions the server lacks, lowered to the older one it serves (same fields)."""
     if apis is None:
         return obj
-    if obj.get("kind") == "PodDisruptionBudget" and obj.get("apiVersion") == "policy/v1":
-        if "policy/v1" not in apis and "policy/v1beta1" in apis:
-            return {**obj, "apiVersion": "policy/v1beta1"}
+    if (
+        obj.get("kind") == "PodDisruptionBudget"
+        and obj.get("apiVersion") == "policy/v1"
+        and "policy/v1" not in apis
+        and "policy/v1beta1" in apis
+    ):
+        return {**obj, "apiVersion": "policy/v1beta1"}
     return obj
 
 
@@ -233,6 +253,43 @@ def manifests(
         obj = _adapt(m.obj, apis)
         if otlp_endpoint and m.kind == "ConfigMap" and name != "demo-app":
             obj = {**obj, "data": {**(obj.get("data") or {}), "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint}}
+        out.append(Manifest(obj, m.source, m.line))
+    return _hash_configs(out)
+
+
+def _hash_configs(objs: list[Manifest]) -> list[Manifest]:
+    """Stamp each Deployment's pod template with a hash of the ConfigMaps it reads.
+
+    Env from a ConfigMap is read when the container starts: a changed ConfigMap alone restarts
+    nothing. A changed hash changes the template, so the Deployment rolls out (the usual
+    ``checksum/config`` annotation).
+    """
+    import hashlib
+
+    configs = {m.name: m.obj.get("data") or {} for m in objs if m.kind == "ConfigMap"}
+    out = []
+    for m in objs:
+        if m.kind != "Deployment":
+            out.append(m)
+            continue
+        template = m.obj["spec"]["template"]
+        refs = sorted(
+            {
+                src["configMapRef"]["name"]
+                for c in template["spec"].get("containers", [])
+                for src in c.get("envFrom") or []
+                if "configMapRef" in src
+            }
+        )
+        digest = hashlib.sha256(
+            json.dumps({r: configs.get(r) for r in refs}, sort_keys=True).encode()
+        ).hexdigest()[:16]
+        meta = template.get("metadata") or {}
+        annotations = {**(meta.get("annotations") or {}), "labkit.dev/config-hash": digest}
+        obj = {
+            **m.obj,
+            "spec": {**m.obj["spec"], "template": {**template, "metadata": {**meta, "annotations": annotations}}},
+        }
         out.append(Manifest(obj, m.source, m.line))
     return out
 
@@ -267,16 +324,14 @@ def deploy(
     started = time.monotonic()
     settings = settings or load_settings()
     tgt = tgt or target(settings)
-    endpoint = pod_otlp_endpoint(settings)
+    endpoint = pod_otlp_endpoint(settings, tgt)
     objs = manifests(overlay, apps=apps, otlp_endpoint=endpoint, apis=served_apis(tgt))
     namespaces = [m for m in objs if m.kind == "Namespace"]
     lines = apply(namespaces, tgt=tgt).lines if namespaces else []
     secret = create_api_key_secret(NAMESPACE, tgt=tgt)
     missing = [f for f in preflight(objs, tgt=tgt) if f.rule == "secret-missing"]
     if missing:
-        raise K8sError(
-            "not applied: " + "; ".join(f"{f.kind}/{f.name}: {f.message}" for f in missing)
-        )
+        raise K8sError("not applied: " + "; ".join(f"{f.kind}/{f.name}: {f.message}" for f in missing))
     rest = [m for m in objs if m.kind != "Namespace"]
     lines += apply(rest, tgt=tgt).lines
     rollouts: dict[str, float] = {}
@@ -300,6 +355,8 @@ class RolloutUnderLoad:
     failures: list[tuple[float, str]] = field(repr=False)
     pods_before: list[str]
     pods_after: list[str]
+    per_second: list[tuple[int, int, int]] = field(repr=False)
+    rollout_window_s: tuple[float, float] = (0.0, 0.0)  # since the load started
 
 
 def _pod_names(selector: str, namespace: str, tgt: Target | None) -> list[str]:
@@ -332,11 +389,15 @@ def rolling_update_under_load(
     before = _pod_names(selector, namespace, tgt)
     with TrafficGenerator(url, rate_per_s=rate_per_s) as gen:
         time.sleep(settle_s)
+        window_start = time.monotonic() - gen._started
         if undo:
             kubectl("rollout", "undo", f"deployment/{deployment}", "-n", namespace, tgt=tgt)
         else:
-            kubectl("set", "image", f"deployment/{deployment}", f"{container}={image}", "-n", namespace, tgt=tgt)
+            kubectl(
+                "set", "image", f"deployment/{deployment}", f"{container}={image}", "-n", namespace, tgt=tgt
+            )
         seconds = wait_rollout("Deployment", deployment, namespace, timeout_s=timeout_s, tgt=tgt)
+        window = (window_start, window_start + seconds)
         # Old pods are still draining (preStop, then SIGTERM): keep the load on until they are gone.
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and len(_pod_names(selector, namespace, tgt)) > len(before):
@@ -347,8 +408,28 @@ def rolling_update_under_load(
         kubectl("get", "deployment", deployment, "-n", namespace, "-o", "json", tgt=tgt).stdout
     )["spec"]["template"]["spec"]["containers"][0]["image"]
     return RolloutUnderLoad(
-        current, seconds, gen.stats.as_dict(), list(gen.stats.failures), before, _pod_names(selector, namespace, tgt)
+        current,
+        seconds,
+        gen.stats.as_dict(),
+        list(gen.stats.failures),
+        before,
+        _pod_names(selector, namespace, tgt),
+        gen.stats.per_second(),
+        window,
     )
+
+
+def rollout_stuck(
+    name: str, namespace: str = NAMESPACE, *, wait_s: float = 8.0, tgt: Target | None = None
+) -> list[str]:
+    """Wait up to ``wait_s`` for Deployment ``name``'s rollout: [] when done, else why it is stuck."""
+    from labkit.k8s.errors import RolloutTimeout
+
+    try:
+        wait_rollout("Deployment", name, namespace, timeout_s=wait_s, tgt=tgt)
+    except RolloutTimeout as exc:
+        return [str(exc).splitlines()[0], *exc.events]
+    return []
 
 
 def _wait_terminated(selector: str, namespace: str, tgt: Target | None, deadline: float) -> None:
