@@ -286,10 +286,8 @@ def _hash_configs(objs: list[Manifest]) -> list[Manifest]:
         ).hexdigest()[:16]
         meta = template.get("metadata") or {}
         annotations = {**(meta.get("annotations") or {}), "labkit.dev/config-hash": digest}
-        obj = {
-            **m.obj,
-            "spec": {**m.obj["spec"], "template": {**template, "metadata": {**meta, "annotations": annotations}}},
-        }
+        stamped = {**template, "metadata": {**meta, "annotations": annotations}}
+        obj = {**m.obj, "spec": {**m.obj["spec"], "template": stamped}}
         out.append(Manifest(obj, m.source, m.line))
     return out
 
@@ -417,6 +415,27 @@ def rolling_update_under_load(
         gen.stats.per_second(),
         window,
     )
+
+
+def serving_pods(
+    deployment: str = "prompt-reviewer",
+    namespace: str = NAMESPACE,
+    *,
+    timeout_s: float = 45.0,
+    tgt: Target | None = None,
+) -> Any:
+    """``kubectl get pods`` of the Deployment once only its desired, ready pods remain (pods of
+    an older ReplicaSet still terminating are waited for); the last table at the deadline."""
+    from labkit.k8s.read import get, get_json
+
+    selector = f"app.kubernetes.io/name={deployment}"
+    want = get_json("deployment", deployment, namespace=namespace, tgt=tgt)["spec"].get("replicas", 1)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pods = get("pods", namespace=namespace, selector=selector, tgt=tgt)
+        if (len(pods) == want and (pods["ready"] == "1/1").all()) or time.monotonic() > deadline:
+            return pods
+        time.sleep(1.0)
 
 
 def rollout_stuck(
