@@ -24,6 +24,7 @@ WORKBOOK = [
     "06-prompt-reviewer",
     "07-code-critic",
     "08-rag",
+    "11-production",
 ]
 
 
