@@ -74,3 +74,18 @@ def test_deploy_refuses_when_a_referenced_secret_is_missing(
     monkeypatch.setattr(production, "manifests", with_extra_secret)
     with pytest.raises(K8sError, match="nobody-made-me"):
         production.deploy("local", tgt=k8s_target, timeout_s=30)
+
+
+def test_code_critic_reviews_through_its_specialists_on_the_cluster(k8s_target: Target) -> None:
+    import httpx
+
+    production.ensure_images(critic=True, tgt=k8s_target)
+    production.deploy("local", apps=("code-critic",), tgt=k8s_target, timeout_s=240)
+    url = service_url("code-critic-supervisor", tgt=k8s_target)
+    assert url, "the supervisor's ClusterIP is not reachable from the host"
+    body = {"files": [{"path": "app.py", "text": "import os\ndef f(x):\n    return eval(x)\n"}]}
+    result = httpx.post(url + "/review", json=body, timeout=180).json()
+    # The supervisor reached each specialist through its Service (pod -> ClusterIP).
+    errors = {name: s["errors"] for name, s in result["specialists"].items() if s["errors"]}
+    assert errors == {}, errors
+    assert any(f["rule_id"] == "B307" for f in result["specialists"]["security"]["findings"]), result["review"]

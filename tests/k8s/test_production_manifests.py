@@ -175,3 +175,13 @@ def test_hanging_rollout_exercise_is_broken_only_by_its_readiness_path() -> None
     probe = m.obj["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
     assert probe["httpGet"]["path"] == "/ready"
     assert check_policy([m]) == []  # nothing a static check can see: the cluster has to show it
+
+
+def test_pods_route_only_the_service_range_via_the_node() -> None:
+    from labkit.k8s.configs import _cni_conflist
+    from labkit.k8s.layout import NET, Layout
+
+    conf = _cni_conflist(Layout.for_data_dir(Path("/nonexistent")), NET)
+    ipam = conf["plugins"][0]["ipam"]  # type: ignore[index]
+    assert ipam["routes"] == [{"dst": NET.service_cidr}]  # no default route: nothing leaves the machine
+    assert conf["plugins"][0]["ipMasq"] is False  # type: ignore[index]
