@@ -88,4 +88,5 @@ def test_code_critic_reviews_through_its_specialists_on_the_cluster(k8s_target: 
     # The supervisor reached each specialist through its Service (pod -> ClusterIP).
     errors = {name: s["errors"] for name, s in result["specialists"].items() if s["errors"]}
     assert errors == {}, errors
-    assert any(f["rule_id"] == "B307" for f in result["specialists"]["security"]["findings"]), result["review"]
+    security = result["specialists"]["security"]["findings"]
+    assert any(f["rule_id"] == "B307" for f in security), result["review"]
