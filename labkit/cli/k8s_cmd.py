@@ -154,3 +154,25 @@ def ship_logs_cmd(
     if stats.last_error:
         console.print(f"[red]error:[/red] {stats.last_error}")
         raise typer.Exit(1)
+
+
+@k8s_app.command("images")
+def images_cmd(
+    tag: str = typer.Option(
+        "labkit/prompt-reviewer:0.1.0", "--tag", "-t", help="The Prompt Reviewer's image tag."
+    ),
+    critic: bool = typer.Option(False, "--critic", help="Also the five Code Critic images (same version)."),
+) -> None:
+    """Build the agents' images once (offline) and make them available to the cluster's node."""
+    from labkit.k8s.errors import K8sError
+    from labkit.k8s.production import ensure_images
+
+    console = Console()
+    settings_or_exit(console)
+    try:
+        done = ensure_images(tag, critic=critic, progress=lambda _line: None)
+    except (K8sError, RuntimeError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    for name, how in done.items():
+        console.print(f"{name}: {how}")

@@ -15,6 +15,11 @@ from labkit.containers.labels import BASE_LABEL, MANAGED_FILTER
 
 __all__ = ["CleanReport", "clean", "managed_objects"]
 
+# Set by kubelet (dockershim) on the containers of Kubernetes pods, which inherit the image's
+# labels: they belong to the cluster, and removing them (or their images) kills pods behind
+# its back. ``clean`` leaves them, and the images they run, to the cluster.
+_KUBELET_LABEL = "io.kubernetes.pod.name"
+
 
 @dataclass
 class CleanReport:
@@ -23,6 +28,7 @@ class CleanReport:
     volumes: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # in use by Kubernetes pods
     dry_run: bool = False
 
     @property
@@ -35,15 +41,28 @@ def _image_name(image: object) -> str:
     return str(tags[0] if tags else getattr(image, "short_id", "?"))
 
 
+def _pod_containers(api: object) -> tuple[list[object], set[str]]:
+    """Labelled containers that are not Kubernetes pods', and the image ids pods run."""
+    own, pod_images = [], set()
+    for container in api.containers.list(all=True, filters={"label": MANAGED_FILTER}):  # type: ignore[attr-defined]
+        if _KUBELET_LABEL in (getattr(container, "labels", None) or {}):
+            pod_images.add(str((getattr(container, "attrs", None) or {}).get("Image", "")))
+        else:
+            own.append(container)
+    return own, pod_images
+
+
 def managed_objects(*, base_images: bool = False) -> CleanReport:
     """What ``clean`` would remove (a dry run)."""
     api = client()
     flt = {"label": MANAGED_FILTER}
     report = CleanReport(dry_run=True)
-    report.containers = [c.name for c in api.containers.list(all=True, filters=flt)]
+    own, pod_images = _pod_containers(api)
+    report.containers = [c.name for c in own]  # type: ignore[attr-defined]
     report.networks = [n.name for n in api.networks.list(filters=flt)]
     report.volumes = [v.name for v in api.volumes.list(filters=flt)]
-    report.images = [_image_name(i) for i in api.images.list(filters=flt)]
+    report.images = [_image_name(i) for i in api.images.list(filters=flt) if i.id not in pod_images]
+    report.kept = [_image_name(i) for i in api.images.list(filters=flt) if i.id in pod_images]
     if base_images:
         report.images += [
             _image_name(i)
@@ -71,8 +90,9 @@ def clean(*, base_images: bool = False, dry_run: bool = False) -> CleanReport:
         except APIError as exc:
             report.errors.append(f"{kind[:-1]} {name}: {exc.explanation or exc}")
 
-    for container in api.containers.list(all=True, filters=flt):
-        attempt("containers", container.name, lambda c=container: c.remove(force=True, v=True))
+    own, pod_images = _pod_containers(api)
+    for container in own:
+        attempt("containers", container.name, lambda c=container: c.remove(force=True, v=True))  # type: ignore[attr-defined]
     for network in api.networks.list(filters=flt):
         attempt("networks", network.name, network.remove)
     for volume in api.volumes.list(filters=flt):
@@ -83,5 +103,8 @@ def clean(*, base_images: bool = False, dry_run: bool = False) -> CleanReport:
     # Children before parents: an image another one was built FROM cannot go first.
     images.sort(key=lambda i: i.attrs.get("Created", ""), reverse=True)
     for image in images:
+        if image.id in pod_images:
+            report.kept.append(_image_name(image))
+            continue
         attempt("images", _image_name(image), lambda i=image: api.images.remove(i.id, force=True))
     return report

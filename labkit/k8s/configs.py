@@ -106,6 +106,9 @@ def _cni_conflist(layout: Layout, net: Net) -> dict[str, object]:
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": net.pod_cidr, "gateway": net.node_ip}]],
+                    # Only the Service range goes via the node (kube-proxy's DNAT): pods reach
+                    # ClusterIPs (one agent calling another), and still no outside address.
+                    "routes": [{"dst": net.service_cidr}],
                     "dataDir": str(layout.cni_state),
                 },
             },

@@ -26,6 +26,7 @@ WORKBOOK = [
     "08-rag",
     "09-cost-and-caching",
     "10-workflow-tracing",
+    "11-production",
     "12-incident-drills",
 ]
 

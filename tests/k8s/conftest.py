@@ -82,3 +82,13 @@ def demo_image() -> str:
         root = Path(__file__).resolve().parents[2]
         build_image(root / "stacks" / "demo-app", tag=DEMO_IMAGE, progress=lambda _line: None)
     return DEMO_IMAGE
+
+
+@pytest.fixture(scope="session")
+def agent_image() -> str:
+    """The Prompt Reviewer's image (and its next version tag) in the local engine, built once."""
+    from labkit.k8s.production import AGENT_IMAGE, ensure_images
+
+    tag = f"{AGENT_IMAGE}:0.1.0"
+    ensure_images(tag, extra_tags=(f"{AGENT_IMAGE}:0.1.1",))
+    return tag

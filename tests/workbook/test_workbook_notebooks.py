@@ -104,6 +104,7 @@ EXPECTED: dict[str, Expect] = {
     "06-prompt-reviewer": (5, None, 2, None),
     "09-cost-and-caching": (7, {"cache-threshold", "cache-false-hit"}, 2, None),
     "10-workflow-tracing": (6, {"promql-p95-by-server", "traceql-slowest-node"}, 1, None),
+    "11-production": (18, {"find-pod-of-trace", "fix-hanging-rollout"}, 0, None),
     "12-incident-drills": (8, None, 2, lambda r: "drill_costs_doubled" in json.dumps(r)),
 }
 
