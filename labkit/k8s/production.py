@@ -339,7 +339,26 @@ def deploy(
             rollouts[m.name] = wait_rollout(
                 "Deployment", m.name, m.namespace, timeout_s=max(1.0, deadline - time.monotonic()), tgt=tgt
             )
+    _wait_services_answer([m for m in rest if m.kind == "Service"], deadline, tgt)
     return Deployed(lines, secret, endpoint, rollouts, time.monotonic() - started)
+
+
+def _wait_services_answer(services: list[Manifest], deadline: float, tgt: Target) -> None:
+    """Wait until each Service answers on its ClusterIP (where the host reaches ClusterIPs).
+
+    A finished rollout is not yet a reachable Service: the endpoints controller and then
+    kube-proxy must catch up, and until they do a call from one agent to another through the
+    Service is refused.
+    """
+    from labkit.k8s.load import service_url
+
+    if tgt.kind != "embedded":
+        return  # a live cluster's ClusterIPs are rarely routable from the host
+    for svc in services:
+        while service_url(svc.name, namespace=svc.namespace or NAMESPACE, tgt=tgt) is None:
+            if time.monotonic() > deadline:
+                raise K8sError(f"service/{svc.name} does not answer on its ClusterIP after the rollout")
+            time.sleep(0.5)
 
 
 # --- rollouts under load -----------------------------------------------------------------
