@@ -13,7 +13,7 @@ See docs/cache.md.
 from __future__ import annotations
 
 from labkit.cache._metrics import CacheTelemetry
-from labkit.cache.replay import ReplayReport, replay, sweep
+from labkit.cache.replay import ReplayReport, plot_sweep, replay, sweep
 from labkit.cache.semantic import CACHE_ID_PREFIX, CacheLookup, SemanticCache
 from labkit.cache.workload import (
     HELDOUT_WORKLOAD,
@@ -34,6 +34,7 @@ __all__ = [
     "WorkloadError",
     "WorkloadItem",
     "load_workload",
+    "plot_sweep",
     "replay",
     "sweep",
 ]

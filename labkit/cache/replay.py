@@ -34,7 +34,7 @@ from labkit.config import Settings, load_settings
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ReplayReport", "Responder", "replay", "sweep"]
+__all__ = ["ReplayReport", "Responder", "plot_sweep", "replay", "sweep"]
 
 REPLAY_AGENT = "cache-replay"
 MAX_TOKENS = 300
@@ -322,3 +322,26 @@ def sweep(
     finally:
         if own:
             responder.close()  # type: ignore[attr-defined]
+
+
+def plot_sweep(frame: pd.DataFrame, *, max_false_hit_rate: float = 0.01, title: str | None = None) -> Any:
+    """A matplotlib Figure of a sweep: hit rate, cost reduction and false-hit rate by threshold."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4))
+    ax = figure.add_subplot()
+    ax.plot(frame.threshold, frame.hit_rate, marker="o", label="hit rate")
+    ax.plot(frame.threshold, frame.cost_reduction, marker="s", label="cost reduction")
+    ax.set_xlabel("similarity threshold")
+    ax.set_ylabel("fraction of queries / of cost")
+    ax.set_ylim(0, 1)
+    false_ax = ax.twinx()
+    false_ax.plot(frame.threshold, frame.false_hit_rate, color="tab:red", marker="x", label="false-hit rate")
+    false_ax.axhline(max_false_hit_rate, color="tab:red", linestyle=":", linewidth=1)
+    false_ax.set_ylabel("false-hit rate (of hits)", color="tab:red")
+    lines = ax.get_legend_handles_labels()
+    more = false_ax.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left")
+    ax.set_title(title or "threshold sweep")
+    figure.tight_layout()
+    return figure

@@ -103,11 +103,18 @@ class SemanticCache:
             self._load()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> SemanticCache:
-        """The cache the settings describe, durable in the configured vector store.
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        backing_factory: Callable[[], Backing] | None = None,
+        **kwargs: Any,
+    ) -> SemanticCache:
+        """The cache the settings describe, durable in the configured vector store
+        (Qdrant local mode under the data dir when embedded, ``qdrant_url`` when live).
 
-        A store that cannot be opened does not raise: the cache comes up broken, logs a
-        warning, and every lookup counts ``result=error`` and goes to the model.
+        A store that cannot be opened or read does not raise: the cache comes up broken,
+        logs a warning, and every lookup counts ``result=error`` and goes to the model.
         """
         settings = settings or load_settings()
         options: dict[str, Any] = {
@@ -116,14 +123,17 @@ class SemanticCache:
             "max_entries": settings.cache_max_entries,
         }
         options.update(kwargs)
-        broken = None
-        if "backing" not in kwargs:
-            try:
-                from labkit.rag.store import open_store
 
-                options["backing"] = QdrantBacking(open_store(settings).client)
-            except Exception as exc:  # any store failure means: fail open
-                broken = f"cannot open the cache store: {exc}"
+        def open_qdrant() -> Backing:
+            from labkit.rag.store import open_store
+
+            return QdrantBacking(open_store(settings).client)
+
+        broken = None
+        try:
+            options["backing"] = (backing_factory or open_qdrant)()
+        except Exception as exc:  # any store failure means: fail open
+            broken = f"cannot open the cache store: {exc}"
         cache = cls(**options)
         if broken:
             cache.broken = broken
