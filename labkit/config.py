@@ -96,6 +96,12 @@ class Settings(BaseModel):
     budget_tokens: int = Field(200_000, description="max tokens per run (0 = no LLM calls)")
     budget_usd: float = Field(2.0, description="max cost in USD per run")
 
+    # The semantic cache (labkit.cache), used by every TrackedClient when enabled.
+    cache_enabled: bool = Field(False, description="answer repeated LLM requests from the semantic cache")
+    cache_threshold: float = Field(0.80, description="cosine similarity a cached question must reach")
+    cache_ttl_s: float = Field(86_400.0, description="seconds a cached answer stays valid")
+    cache_max_entries: int = Field(10_000, description="cache size; the least recently used go first")
+
     http_timeout_s: float = Field(10.0, description="timeout of query clients")
     http_retries: int = Field(2, description="retries of query clients on connection errors")
     ingest_max_body_bytes: int = Field(16 * 1024 * 1024, description="embedded ingest limit (413 above)")
@@ -169,7 +175,20 @@ class Settings(BaseModel):
             raise ValueError(f"{info.field_name} must be >= 0, got {value}")
         return value
 
-    @field_validator("http_timeout_s", "ingest_max_body_bytes", "ruler_evaluation_interval_s")
+    @field_validator("cache_threshold")
+    @classmethod
+    def _similarity(cls, value: float) -> float:
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"cache_threshold must be in (0, 1], got {value}")
+        return value
+
+    @field_validator(
+        "http_timeout_s",
+        "ingest_max_body_bytes",
+        "ruler_evaluation_interval_s",
+        "cache_ttl_s",
+        "cache_max_entries",
+    )
     @classmethod
     def _positive(cls, value: float, info: Any) -> float:
         if value <= 0:

@@ -7,6 +7,7 @@ Each command lives in its own module under ``labkit.cli`` and registers itself o
 from __future__ import annotations
 
 from labkit.cli import (
+    cache_cmd,  # noqa: F401  (registers `labkit cache`)
     config_cmd,  # noqa: F401  (registers `labkit config`)
     containers_cmd,  # noqa: F401  (registers `labkit containers`)
     critic_cmd,  # noqa: F401  (registers `labkit critic`)

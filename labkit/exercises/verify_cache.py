@@ -72,7 +72,7 @@ def threshold_meets_target(
         run = replay
         if run is None:
             from labkit.cache import replay as run
-        report = run(workload, threshold=float(threshold))
+        report = run(workload, threshold=float(threshold))  # type: ignore[misc]
         reduction, false_hits = float(report.cost_reduction), float(report.false_hit_rate)
         detail = (
             f"threshold {threshold}: cost reduction {reduction:.1%} (need >= {min_reduction:.0%}), "
@@ -193,7 +193,7 @@ def false_hit_explained(
         assert isinstance(fix, Mapping) and fix, "fix must be a non-empty dict of cache settings"
         bad = [k for k in fix if not str(k).startswith("cache_") or k == "cache_enabled"]
         assert not bad, f"fix may only change cache_* settings (not cache_enabled), got {bad}"
-        factory = {"client_factory": client_factory}
+        factory: dict[str, Any] = {"client_factory": client_factory}
         assert served_from_cache(cached, query, settings=settings, overrides=loose, **factory), (
             f"under {dict(loose)} the cache does not serve {cached!r}'s answer to {query!r}: not a false hit"
         )

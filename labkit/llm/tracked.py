@@ -10,6 +10,11 @@ Order of one call: estimate input tokens -> reserve the budget (raises
 ``BudgetExceeded`` before anything is sent) -> start the chat span -> the SDK call
 (with its own retries) -> record usage, cost, metrics -> settle the budget.
 Streaming (``stream=True``) returns a wrapper that records when the stream ends.
+
+A response cache (``cache=`` or ``settings.cache_enabled``, see :class:`ResponseCache`)
+is asked first: a hit returns its Message without a budget reservation or a model
+call; a miss goes on as above and stores the answer. ``labkit_cache=False`` on one
+call skips the cache, and streaming calls always do.
 """
 
 from __future__ import annotations
@@ -17,17 +22,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import anthropic
 
 from labkit.config import Settings, load_settings
 from labkit.llm.budget import Budget, Reservation, estimate_input_tokens
-from labkit.llm.pricing import cost_of
-from labkit.llm.telemetry import CallRecord, ChatCall, LLMTelemetry, default_telemetry
+from labkit.llm.pricing import Cost, cost_of
+from labkit.llm.telemetry import CallRecord, ChatCall, LLMTelemetry, Usage, current_agent, default_telemetry
 
 __all__ = [
     "CallResult",
+    "ResponseCache",
     "TrackedClient",
     "call",
     "close_shared_clients",
@@ -73,6 +79,46 @@ def _server_of(sdk_client: Any) -> tuple[str, int] | None:
         return None
     port = getattr(url, "port", None) or (443 if getattr(url, "scheme", "https") == "https" else 80)
     return str(host), int(port)
+
+
+@runtime_checkable
+class ResponseCache(Protocol):
+    """What TrackedClient needs of a response cache (``labkit.cache.SemanticCache`` is one).
+
+    ``get`` returns an SDK-shaped Message or None and never raises; ``put`` stores the
+    model's answer; ``bypass`` counts a call that skipped the cache.
+    """
+
+    def get(self, request: Mapping[str, Any], *, agent: str | None = None) -> Any | None: ...
+
+    def put(
+        self, request: Mapping[str, Any], message: Any, *, agent: str | None = None, cost: Cost | None = None
+    ) -> Any: ...
+
+    def bypass(self, request: Mapping[str, Any], *, agent: str | None = None) -> None: ...
+
+
+_shared_cache: ResponseCache | None = None
+
+
+def settings_cache(settings: Settings) -> ResponseCache | None:
+    """The process-wide cache when ``settings.cache_enabled`` (one per process: it holds an index)."""
+    global _shared_cache
+    if not settings.cache_enabled:
+        return None
+    with _budget_lock:
+        if _shared_cache is None:
+            from labkit.cache import SemanticCache
+
+            _shared_cache = SemanticCache.from_settings(settings)
+        return _shared_cache
+
+
+def reset_settings_cache() -> None:
+    """Forget the process-wide cache (tests, or after changing the cache settings)."""
+    global _shared_cache
+    with _budget_lock:
+        _shared_cache = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +206,7 @@ class TrackedClient:
         budget: Budget | None = None,
         telemetry: LLMTelemetry | None = None,
         settings: Settings | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         from labkit.llm.client import client as make_client
 
@@ -168,6 +215,7 @@ class TrackedClient:
         self.agent = agent
         self.budget = budget if budget is not None else run_budget(self.settings)
         self.telemetry = telemetry or default_telemetry()
+        self.cache = cache if cache is not None else settings_cache(self.settings)
         self.emit_chat_span = not sdk_emits_spans(self.client)
         self.messages = _Messages(self)
         self.records: list[CallRecord] = []
@@ -183,12 +231,25 @@ class TrackedClient:
         return self.records[-1]
 
     def _create(self, kwargs: dict[str, Any]) -> Any:
+        use_cache = kwargs.pop("labkit_cache", True)
         model = kwargs.get("model")
         max_tokens = kwargs.get("max_tokens")
         if not isinstance(model, str) or not model:
             raise ValueError("messages.create needs model=<model id>, e.g. labkit.llm.default_model()")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise ValueError(f"messages.create needs max_tokens=<int >= 1>, got {max_tokens!r}")
+        cache = self.cache
+        if cache is not None:
+            agent = self.agent or current_agent()[0]
+            if not use_cache or kwargs.get("stream"):
+                cache.bypass(kwargs, agent=agent)
+                cache = None
+            else:
+                hit = cache.get(kwargs, agent=agent)
+                if hit is not None:
+                    self._record_hit(model, hit, agent)
+                    return hit
+        # A miss spends tokens like any call: the budget stop applies here, after the lookup.
         reservation = self.budget.reserve(model, estimate_input_tokens(kwargs), max_tokens)
         chat = self.telemetry.start_chat(kwargs, _server_of(self.client), emit_span=self.emit_chat_span)
         if self.agent and chat.record.agent is None:
@@ -201,12 +262,26 @@ class TrackedClient:
             raise
         if kwargs.get("stream"):
             return _TrackedStream(result, chat, self, reservation)
-        self._complete(chat, reservation, result, None)
+        record = self._complete(chat, reservation, result, None)
+        if cache is not None:
+            cache.put(kwargs, result, agent=record.agent, cost=record.cost)
         return result
+
+    def _record_hit(self, model: str, message: Any, agent: str | None) -> None:
+        # A hit spent nothing: a record with zero usage keeps `llm.last` truthful.
+        record = CallRecord(
+            request_model=model,
+            response_model=getattr(message, "model", None),
+            usage=Usage(),
+            cost=Cost(model=model, usd=0.0, live_equivalent_usd=0.0, live_model=self.settings.model),
+            agent=agent,
+        )
+        with self._lock:
+            self.records.append(record)
 
     def _complete(
         self, chat: ChatCall, reservation: Reservation, message: Any, error: BaseException | None
-    ) -> None:
+    ) -> CallRecord:
         cost = None
         if message is not None:
             model = (
@@ -224,6 +299,7 @@ class TrackedClient:
         )
         with self._lock:
             self.records.append(record)
+        return record
 
     def call(
         self,

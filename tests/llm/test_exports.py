@@ -21,6 +21,7 @@ def test_llm_exports() -> None:
         "LocalServer",
         "OfflineModel",
         "PricingWarning",
+        "ResponseCache",
         "TrackedClient",
         "Usage",
         "call",
