@@ -3,6 +3,8 @@ and refuse to apply when the Secret is missing."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from labkit.k8s import production
@@ -32,7 +34,7 @@ def test_rolling_update_under_load_loses_no_request(k8s_target: Target, agent_im
 def test_pod_gets_the_secret_but_no_output_shows_it(k8s_target: Target, agent_image: str) -> None:
     from labkit.k8s.read import exec_in
 
-    key = "sk-ant-test-pod-sentinel-5a5a5a5a"
+    key = "sk-ant-test-" + secrets.token_hex(16)  # a sentinel made per run, never a real key
     said = production.create_api_key_secret(environ={"ANTHROPIC_API_KEY": key}, tgt=k8s_target)
     assert key not in said
     production.deploy(

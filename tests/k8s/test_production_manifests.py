@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -110,12 +111,13 @@ def test_fake_key_says_it_is_fake_and_the_host_key_is_used_when_set() -> None:
     what, value = production.api_key_for_pods({})
     assert value.startswith(production.FAKE_KEY_PREFIX) and "fake" in what
     assert production.api_key_for_pods({})[1] != value  # fresh each time, never a fixed string
-    what, value = production.api_key_for_pods({"ANTHROPIC_API_KEY": "sk-ant-host"})
-    assert value == "sk-ant-host" and "host" in what
+    host_key = "sk-ant-test-" + secrets.token_hex(8)
+    what, value = production.api_key_for_pods({"ANTHROPIC_API_KEY": host_key})
+    assert value == host_key and "host" in what
 
 
 def test_secret_goes_on_stdin_and_never_into_argv_or_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    key = "sk-ant-sentinel-0123456789abcdef"
+    key = "sk-ant-test-" + secrets.token_hex(8)
     calls: list[dict[str, Any]] = []
 
     def fake_kubectl(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -136,7 +138,7 @@ def test_secret_goes_on_stdin_and_never_into_argv_or_the_answer(monkeypatch: pyt
 def test_a_failed_secret_creation_does_not_echo_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
     from labkit.k8s.kubectl import KubectlError
 
-    key = "sk-ant-sentinel-fedcba9876543210"
+    key = "sk-ant-test-" + secrets.token_hex(8)
 
     def failing(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
         raise KubectlError(list(args), 1, f"error: bad object {key}")
