@@ -209,6 +209,12 @@ class Index:
             self.scopes.setdefault(entry.scope, _Matrix()).add(entry.id, entry.vector)
             return replaced
 
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.exact.clear()
+            self.scopes.clear()
+
     def remove(self, entry_id: str) -> None:
         with self.lock:
             entry = self.entries.pop(entry_id, None)

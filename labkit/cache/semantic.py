@@ -67,6 +67,15 @@ def _usage_tokens(usage: Any) -> int:
     return total
 
 
+def _check_policy(threshold: float, ttl_s: float, max_entries: int) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if ttl_s <= 0:
+        raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
+    if max_entries < 1:
+        raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+
+
 class SemanticCache:
     """A semantic cache of Messages responses. Satisfies ``labkit.llm.tracked.ResponseCache``."""
 
@@ -81,12 +90,7 @@ class SemanticCache:
         telemetry: CacheTelemetry | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if ttl_s <= 0:
-            raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
-        if max_entries < 1:
-            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+        _check_policy(threshold, ttl_s, max_entries)
         self.threshold = threshold
         self.ttl_s = ttl_s
         self.max_entries = max_entries
@@ -139,6 +143,27 @@ class SemanticCache:
             cache.broken = broken
             _log.warning("semantic cache disabled, calls go to the model: %s", broken)
         return cache
+
+    def with_policy(self, *, threshold: float, ttl_s: float, max_entries: int) -> SemanticCache:
+        """A view with its own threshold, TTL and size limit over this cache's entries and store.
+
+        One process holds one index per store (loading it twice would let two copies drift
+        apart); callers whose settings differ only in policy each get a view of it.
+        """
+        view = SemanticCache.__new__(SemanticCache)
+        view.__dict__.update(self.__dict__)
+        _check_policy(threshold, ttl_s, max_entries)
+        view.threshold, view.ttl_s, view.max_entries = threshold, ttl_s, max_entries
+        return view
+
+    def original_id(self, message: Any) -> str | None:
+        """The model's own message id behind ``message``: its id, or for a hit the id of the
+        answer the hit's entry was stored from (None when that entry is gone)."""
+        meta = getattr(message, "labkit_cache", None)
+        if not isinstance(meta, Mapping):
+            return str(getattr(message, "id", "")) or None
+        entry = self.index.entries.get(str(meta.get("entry_id")))
+        return None if entry is None else str(entry.response.get("id") or "") or None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -341,7 +366,6 @@ class SemanticCache:
 
     def clear(self) -> None:
         """Drop every entry (and the durable collection's points)."""
-        with self.index.lock:
-            self.index = Index()
+        self.index.clear()  # in place: views of this cache share the index
         if self.backing is not None and not self.broken:
             self.backing.clear()

@@ -98,27 +98,48 @@ class ResponseCache(Protocol):
     def bypass(self, request: Mapping[str, Any], *, agent: str | None = None) -> None: ...
 
 
-_shared_cache: ResponseCache | None = None
+# One cache (one index) per store and process; settings that differ only in threshold, TTL
+# or size get views of it (SemanticCache.with_policy), so a verifier comparing two thresholds
+# in one process really compares them.
+_shared_cache: Any = None
+_shared_store: tuple[Any, ...] | None = None
+_policy_views: dict[tuple[float, float, int], ResponseCache] = {}
+
+
+def _store_identity(settings: Settings) -> tuple[Any, ...]:
+    return (settings.backend, str(settings.data_dir), settings.qdrant_url)
 
 
 def settings_cache(settings: Settings) -> ResponseCache | None:
-    """The process-wide cache when ``settings.cache_enabled`` (one per process: it holds an index)."""
-    global _shared_cache
+    """The process-wide cache when ``settings.cache_enabled``, under these settings' policy."""
+    global _shared_cache, _shared_store
     if not settings.cache_enabled:
         return None
+    policy = (float(settings.cache_threshold), float(settings.cache_ttl_s), int(settings.cache_max_entries))
     with _budget_lock:
-        if _shared_cache is None:
+        store = _store_identity(settings)
+        if _shared_cache is None or _shared_store != store:
             from labkit.cache import SemanticCache
 
             _shared_cache = SemanticCache.from_settings(settings)
-        return _shared_cache
+            _shared_store = store
+            _policy_views.clear()
+            _policy_views[policy] = _shared_cache
+        view = _policy_views.get(policy)
+        if view is None:
+            view = _policy_views[policy] = _shared_cache.with_policy(
+                threshold=policy[0], ttl_s=policy[1], max_entries=policy[2]
+            )
+        return view
 
 
 def reset_settings_cache() -> None:
     """Forget the process-wide cache (tests, or after changing the cache settings)."""
-    global _shared_cache
+    global _shared_cache, _shared_store
     with _budget_lock:
         _shared_cache = None
+        _shared_store = None
+        _policy_views.clear()
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,18 @@ def test_a_broken_store_fails_open_through_tracked_client(
         assert telemetry.results() == {"error": 2}
     finally:
         close_stores()
+
+
+def test_settings_differing_in_threshold_share_entries_but_not_the_threshold(
+    enabled: Settings, sdk: anthropic.Anthropic, server: LocalServer
+) -> None:
+    # A verifier compares two thresholds in one process: each must really apply.
+    loose = TrackedClient(sdk, settings=enabled.model_copy(update={"cache_threshold": 0.5}), budget=Budget(None, None))
+    strict = TrackedClient(sdk, settings=enabled.model_copy(update={"cache_threshold": 0.999}), budget=Budget(None, None))
+    assert (loose.cache.threshold, strict.cache.threshold) == (0.5, 0.999)  # type: ignore[union-attr]
+    ask(loose, QUESTION)
+    paraphrase = "how can I convert 5 km into miles"
+    assert ask(strict, QUESTION).id.startswith(CACHE_ID_PREFIX)  # the exact path: one shared entry
+    assert ask(loose, paraphrase).id.startswith(CACHE_ID_PREFIX)  # a hit stores nothing
+    assert not ask(strict, paraphrase).id.startswith(CACHE_ID_PREFIX)
+    assert requests_seen(server) == 2
