@@ -106,7 +106,8 @@ def served_from_cache(
 
     The scope is fresh because the system prompt (part of every cache scope) carries a new
     nonce: entries of earlier runs can neither cause nor hide the hit. A hit is the same
-    message id: the model answers each call with a new id.
+    answer: the model answers each call with a new id, and the cache maps a hit's id back
+    to the answer it serves.
     """
     from labkit.llm.telemetry import default_telemetry
 
@@ -120,7 +121,16 @@ def served_from_cache(
     finally:
         if client_factory is None:
             client.client.close()
-    return getattr(a.message, "id", None) == getattr(b.message, "id", None)
+    return _answer_of(client, b.message) == _answer_of(client, a.message) is not None
+
+
+def _answer_of(client: Any, message: Any) -> str | None:
+    """The id of the model answer behind ``message``: a hit carries an id of its own, and the
+    cache maps it back to the answer its entry was stored from."""
+    original_id = getattr(getattr(client, "cache", None), "original_id", None)
+    if original_id is not None:
+        return original_id(message)  # type: ignore[no-any-return]
+    return str(getattr(message, "id", "")) or None
 
 
 def find_false_hit(
@@ -143,12 +153,14 @@ def find_false_hit(
         _cache_settings(settings, overrides), default_telemetry(), "cache_exercise"
     )
     system = f"Answer briefly. (false-hit search {uuid.uuid4().hex[:8]})"
-    first_by_id: dict[str, str] = {}
+    asked_by_id: dict[str, str] = {}
     try:
         for query in list(intents)[:limit]:
             message = client.call(query, max_tokens=max_tokens, system=system).message
-            mid = str(getattr(message, "id", ""))
-            cached = first_by_id.setdefault(mid, query)
+            mid = _answer_of(client, message)
+            if mid is None:
+                continue  # the entry it came from was evicted meanwhile: owner unknown
+            cached = asked_by_id.setdefault(mid, query)
             if cached != query and intents[cached] != intents[query]:
                 return {
                     "query": query,

@@ -152,3 +152,43 @@ def test_a_fix_that_does_not_fix_fails(stack: Stack, factory: Any) -> None:
 def test_a_fix_that_breaks_the_target_fails(stack: Stack, factory: Any) -> None:
     ok, detail = _verify(stack, factory, {**GOOD, "fix": {"cache_threshold": 0.97}})
     assert not ok and "cost reduction 40.0%" in detail
+
+
+def _real_cache_factory(stack: Stack) -> Any:
+    """A real TrackedClient behind a real SemanticCache (word-overlap embedding): hits carry
+    ids of their own, which the verifiers must map back to the answer they serve."""
+    import hashlib
+
+    import numpy as np
+
+    from labkit.cache import SemanticCache
+
+    def words(texts: Any) -> np.ndarray:
+        out = np.zeros((len(texts), 384), dtype=np.float32)  # the index is 384-d
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z]+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 384] += 1.0
+            out[row] /= max(float(np.linalg.norm(out[row])), 1e-9)
+        return out
+
+    def make(settings: Any, telemetry: Any, agent: str) -> TrackedClient:
+        cache = SemanticCache(threshold=float(settings.cache_threshold), embedder=words)
+        return TrackedClient(stack.sdk(), agent=agent, budget=Budget(10**7, 100.0), settings=settings, cache=cache)
+
+    return make
+
+
+MEANING = [
+    {"query": "how do I reset my account password", "intent": "reset"},
+    {"query": "how do I delete my account password", "intent": "delete"},
+]
+
+
+def test_a_real_semantic_hit_is_recognised_although_its_id_is_new(stack: Stack) -> None:
+    factory = _real_cache_factory(stack)
+    first, second = MEANING[0]["query"], MEANING[1]["query"]
+    assert vc.served_from_cache(first, second, settings=stack.settings, overrides=LOOSE, client_factory=factory)
+    strict = {"cache_threshold": 0.95}
+    assert not vc.served_from_cache(first, second, settings=stack.settings, overrides=strict, client_factory=factory)
+    found = vc.find_false_hit(MEANING, settings=stack.settings, overrides=LOOSE, client_factory=factory)
+    assert found is not None and (found["query"], found["cached"]) == (second, first)
