@@ -440,11 +440,11 @@ def serving_pods(
     deployment: str = "prompt-reviewer",
     namespace: str = NAMESPACE,
     *,
-    timeout_s: float = 45.0,
+    timeout_s: float = 90.0,
     tgt: Target | None = None,
 ) -> Any:
-    """``kubectl get pods`` of the Deployment once only its desired, ready pods remain (pods of
-    an older ReplicaSet still terminating are waited for); the last table at the deadline."""
+    """``kubectl get pods`` of the Deployment, without pods already Terminating (they left the
+    Service's endpoints), once only its desired, ready pods remain; the last table at the deadline."""
     from labkit.k8s.read import get, get_json
 
     selector = f"app.kubernetes.io/name={deployment}"
@@ -452,6 +452,8 @@ def serving_pods(
     deadline = time.monotonic() + timeout_s
     while True:
         pods = get("pods", namespace=namespace, selector=selector, tgt=tgt)
+        if not pods.empty:
+            pods = pods[pods["status"] != "Terminating"].reset_index(drop=True)
         if (len(pods) == want and (pods["ready"] == "1/1").all()) or time.monotonic() > deadline:
             return pods
         time.sleep(1.0)

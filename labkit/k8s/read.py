@@ -56,7 +56,10 @@ def _pod_row(pod: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": pod["metadata"]["name"],
         "ready": f"{sum(1 for s in statuses if s.get('ready'))}/{len(pod['spec'].get('containers', []))}",
-        "status": reason or (pod.get("status") or {}).get("phase", ""),
+        # As kubectl shows it: a pod being deleted is Terminating whatever its phase.
+        "status": "Terminating"
+        if pod["metadata"].get("deletionTimestamp")
+        else reason or (pod.get("status") or {}).get("phase", ""),
         "restarts": sum(int(s.get("restartCount", 0)) for s in statuses),
         "ip": (pod.get("status") or {}).get("podIP", ""),
         "node": pod["spec"].get("nodeName", ""),
