@@ -147,8 +147,12 @@ def test_settings_differing_in_threshold_share_entries_but_not_the_threshold(
     enabled: Settings, sdk: anthropic.Anthropic, server: LocalServer
 ) -> None:
     # A verifier compares two thresholds in one process: each must really apply.
-    loose = TrackedClient(sdk, settings=enabled.model_copy(update={"cache_threshold": 0.5}), budget=Budget(None, None))
-    strict = TrackedClient(sdk, settings=enabled.model_copy(update={"cache_threshold": 0.999}), budget=Budget(None, None))
+    loose = TrackedClient(
+        sdk, settings=enabled.model_copy(update={"cache_threshold": 0.5}), budget=Budget(None, None)
+    )
+    strict = TrackedClient(
+        sdk, settings=enabled.model_copy(update={"cache_threshold": 0.999}), budget=Budget(None, None)
+    )
     assert (loose.cache.threshold, strict.cache.threshold) == (0.5, 0.999)  # type: ignore[union-attr]
     ask(loose, QUESTION)
     paraphrase = "how can I convert 5 km into miles"

@@ -173,7 +173,9 @@ def _real_cache_factory(stack: Stack) -> Any:
 
     def make(settings: Any, telemetry: Any, agent: str) -> TrackedClient:
         cache = SemanticCache(threshold=float(settings.cache_threshold), embedder=words)
-        return TrackedClient(stack.sdk(), agent=agent, budget=Budget(10**7, 100.0), settings=settings, cache=cache)
+        return TrackedClient(
+            stack.sdk(), agent=agent, budget=Budget(10**7, 100.0), settings=settings, cache=cache
+        )
 
     return make
 
@@ -187,8 +189,12 @@ MEANING = [
 def test_a_real_semantic_hit_is_recognised_although_its_id_is_new(stack: Stack) -> None:
     factory = _real_cache_factory(stack)
     first, second = MEANING[0]["query"], MEANING[1]["query"]
-    assert vc.served_from_cache(first, second, settings=stack.settings, overrides=LOOSE, client_factory=factory)
+    assert vc.served_from_cache(
+        first, second, settings=stack.settings, overrides=LOOSE, client_factory=factory
+    )
     strict = {"cache_threshold": 0.95}
-    assert not vc.served_from_cache(first, second, settings=stack.settings, overrides=strict, client_factory=factory)
+    assert not vc.served_from_cache(
+        first, second, settings=stack.settings, overrides=strict, client_factory=factory
+    )
     found = vc.find_false_hit(MEANING, settings=stack.settings, overrides=LOOSE, client_factory=factory)
     assert found is not None and (found["query"], found["cached"]) == (second, first)

@@ -16,7 +16,10 @@ def _pod(*, ready: bool, deleting: bool = False, waiting: str | None = None) -> 
         "kind": "Pod",
         "metadata": meta,
         "spec": {"containers": [{"name": "app"}], "nodeName": "n1"},
-        "status": {"phase": "Running", "containerStatuses": [{"ready": ready, "restartCount": 2, "state": state}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [{"ready": ready, "restartCount": 2, "state": state}],
+        },
     }
 
 

@@ -74,6 +74,17 @@ def _wait_edges(mimir: Mimir) -> Any:
         time.sleep(0.5)
 
 
+def _error_spans(traffic: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(service, span, status message) of every failed span of the cycles: why an edge failed."""
+    tempo = Tempo(settings=traffic["settings"])
+    out = []
+    for result in traffic["results"]:
+        spans = tempo.trace(result["trace_id"])
+        failed = spans[spans["status_code"] == "error"]
+        out += list(zip(failed["service_name"], failed["name"], failed["status_message"], strict=True))
+    return out
+
+
 def test_service_answers_health_and_rejects_bad_input(traffic: dict[str, Any]) -> None:
     assert traffic["health"]["status"] == "ok" and traffic["health"]["workflow"] == "learning_cycle"
     assert traffic["bad"].status_code == 400 and "learner" in traffic["bad"].json()["error"]
@@ -88,7 +99,7 @@ def test_grafana_service_map_queries_answer_every_edge(traffic: dict[str, Any]) 
     assert edges >= EXPECTED
     for row in graph.edges.itertuples():
         failed_edge = (row.client, row.server) == (CALLER, "learning-cycle")
-        assert row.rate > 0 and (row.error_rate > 0) == failed_edge
+        assert row.rate > 0 and (row.error_rate > 0) == failed_edge, (row, _error_spans(traffic))
         assert 0 < row.avg_s <= row.p95_s * 2  # mean from _sum/_total, p95 from the buckets
     # The raw Grafana queries (histogram summed by le too) are accepted as Grafana sends them.
     for name, query in grafana_queries("10m", '{server="learning-cycle"}').items():
