@@ -7,6 +7,9 @@
    the default ports, and never writes into the user's ``.labkit/``.
 2. A test that (through `labkit run` or a notebook) started a background embedded server
    under its temporary folder stops it when it ends, pass or fail.
+3. Every test module, and every test, starts with a fresh run budget: the budget is one per
+   process, and a suite of thousands of offline LLM calls in one process would otherwise
+   exhaust it and make later tests fail with BudgetExceeded.
 """
 
 from __future__ import annotations
@@ -77,6 +80,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_private_root, ignore_errors=True)
     os.environ.clear()
     os.environ.update(_saved_environ)
+
+
+def _fresh_run_budget() -> None:
+    from labkit.llm.tracked import reset_run_budget
+
+    reset_run_budget()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_run_budget_per_module() -> None:
+    # Module fixtures (services built once per module) take the budget when they start:
+    # an autouse fixture of their scope runs before them.
+    _fresh_run_budget()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_run_budget_per_test() -> None:
+    _fresh_run_budget()
 
 
 @pytest.fixture(autouse=True)
