@@ -97,7 +97,9 @@ class StoreSource:
             lo, hi = start_ns, end_ns
             if far is not None:
                 lo, hi = (far, end_ns) if backward else (start_ns, far)
-            rows = self.db.query(
+            # Fetched as Arrow columns and converted a column at a time: the same Python values
+            # as fetchall(), in about half the time of building one tuple per row.
+            page = self.db.query_arrow(
                 f"WITH page AS (SELECT rowid AS r FROM log_entries "
                 f"WHERE stream_key IN ({keys}) AND ts_ns >= ? AND ts_ns <= ?{where}{after if last else ''} "
                 f"ORDER BY ts_ns {order}, seq {order} LIMIT {chunk}) "
@@ -105,24 +107,45 @@ class StoreSource:
                 f"WHERE rowid IN (SELECT r FROM page) ORDER BY ts_ns {order}, seq {order}",
                 [lo, hi, *args, *last],
             )
-            for ts, _, key, line, metadata in rows:
+            times = page.column(0).to_pylist()
+            n = len(times)
+            for ts, key, line, metadata in zip(
+                times,
+                page.column(2).to_pylist(),
+                page.column(3).to_pylist(),
+                page.column(4).to_pylist(),
+                strict=True,
+            ):
                 # Lines of one stream mostly share their metadata text; decode each text once.
                 meta = metadata_cache.get(metadata)
                 if meta is None:
                     meta = metadata_cache[metadata] = _loads(metadata)
                 yield ts, by_key[key], line, meta
-            full = len(rows) >= chunk
+            full = n >= chunk
             if not full and (far is None or far == edge):
                 return  # everything up to the edge of the range has been read
-            chunk = min(chunk * 2, _MAX_CHUNK)
-            if rows:
-                last = [rows[-1][0], rows[-1][0], rows[-1][1]]
-                seen = abs(rows[-1][0] - rows[0][0]) + 1
-                width = max(1, seen * chunk // len(rows))  # the time that should hold ``chunk`` lines
+            if n:
+                chunk = min(chunk * 2, _MAX_CHUNK)
+                last_seq = page.column(1)[n - 1].as_py()
+                last = [times[-1], times[-1], last_seq]
+                seen = abs(times[-1] - times[0]) + 1
+                width = max(1, seen * chunk // n)  # the time that should hold ``chunk`` lines
             else:
-                width = max(1, width * 2)  # an empty window: look twice as far
+                assert far is not None  # (a first page without a window would have returned)
+                # An empty window: jump to the nearest line beyond it (one cheap aggregate, no
+                # line text read) instead of widening the window step by step, which ranked
+                # ever more lines and, when all lines lay far from this end, read a huge page.
+                ((nearest,),) = self.db.query(
+                    f"SELECT {'max' if backward else 'min'}(ts_ns) FROM log_entries "
+                    f"WHERE stream_key IN ({keys}) AND ts_ns {'<' if backward else '>'} ? "
+                    f"AND ts_ns {'>=' if backward else '<='} ?",
+                    [far, start_ns if backward else end_ns],
+                )
+                if nearest is None:
+                    return  # no line left in the range
+                far = nearest
             # A full page stops at its last line; otherwise every line up to ``far`` has been read.
-            pos = rows[-1][0] if full else far
+            pos = times[-1] if full else far
             assert pos is not None
             step = max(pos - width, start_ns) if backward else min(pos + width, end_ns)
             # The window only ever widens, so no line is skipped.
