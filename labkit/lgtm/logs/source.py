@@ -62,10 +62,14 @@ class StoreSource:
                 where += "regexp_matches(line, ?)"
                 args.append(f.value)
         keys = ", ".join(sql_literal(k) for k in by_key)
+        # The field filter reads the field's text once, in a subquery, and only on plain lines:
+        # written twice in one WHERE, DuckDB ran the (costly, capturing) extraction twice per line.
+        select, keep, field_args = "rowid AS r", "", list[object]()
         if field_filter is not None and not self._field_elsewhere(field_filter.name, list(by_key), streams):
-            where += f" AND {_FIELD_KEEP.format(op=_SQL_NOT_OPS[field_filter.op])}"
-            first = _first_field(field_filter.name)
-            args += [_PLAIN_LINE, first, first, field_filter.bound]
+            select += ", ts_ns, seq, CASE WHEN regexp_full_match(line, ?) THEN regexp_extract(line, ?, 1) END"
+            select += " AS field"
+            keep = _FIELD_KEEP.format(op=_SQL_NOT_OPS[field_filter.op])
+            field_args = [_PLAIN_LINE, _first_field(field_filter.name), field_filter.bound]
         after = " AND (ts_ns {op} ? OR (ts_ns = ? AND seq {op} ?))".format(op="<" if backward else ">")
         # Pages that grow, so that a query with a small limit stops reading early while a metric
         # query over everything needs only a few round trips. Each page continues after the last
@@ -78,7 +82,7 @@ class StoreSource:
         far: int | None = None  # backward: the lowest ts of this page's window; forward: the highest
         edge = start_ns if backward else end_ns
         width = 0
-        if not read_all and not where:
+        if not read_all and not where and not keep:
             # Size the first window from the number of lines in range (cheap: no line text is
             # read), so that even the first page ranks only the lines near its end of the range.
             # Not with line filters: how many lines pass them is unknown until they are read.
@@ -99,13 +103,19 @@ class StoreSource:
                 lo, hi = (far, end_ns) if backward else (start_ns, far)
             # Fetched as Arrow columns and converted a column at a time: the same Python values
             # as fetchall(), in about half the time of building one tuple per row.
+            chosen = (
+                f"SELECT {select} FROM log_entries "
+                f"WHERE stream_key IN ({keys}) AND ts_ns >= ? AND ts_ns <= ?{where}{after if last else ''}"
+            )
+            params: list[object] = [lo, hi, *args, *last]
+            if keep:
+                chosen = f"SELECT r FROM ({chosen}) WHERE {keep}"
+                params = [*field_args[:2], *params, field_args[2]]
             page = self.db.query_arrow(
-                f"WITH page AS (SELECT rowid AS r FROM log_entries "
-                f"WHERE stream_key IN ({keys}) AND ts_ns >= ? AND ts_ns <= ?{where}{after if last else ''} "
-                f"ORDER BY ts_ns {order}, seq {order} LIMIT {chunk}) "
+                f"WITH page AS ({chosen} ORDER BY ts_ns {order}, seq {order} LIMIT {chunk}) "
                 "SELECT ts_ns, seq, stream_key, line, metadata::VARCHAR FROM log_entries "
                 f"WHERE rowid IN (SELECT r FROM page) ORDER BY ts_ns {order}, seq {order}",
-                [lo, hi, *args, *last],
+                params,
             )
             times = page.column(0).to_pylist()
             n = len(times)
@@ -202,17 +212,24 @@ def _same_in_re2(pattern: str) -> bool:
 # ``| logfmt | name op number`` in SQL, as a filter that only ever drops what the evaluator
 # drops: a plain logfmt line whose first ``name`` field is 1-15 digits (so float() and CAST
 # agree exactly) failing the comparison. The patterns are plainlogfmt's, which RE2 reads alike.
+# ``field`` is NULL on a line that is not plain (kept).
 _PLAIN_LINE = f"{_TOKEN}(?: {_TOKEN})*"
 _FIELD_KEEP = (
-    "NOT coalesce(regexp_full_match(line, ?) AND regexp_full_match(regexp_extract(line, ?, 1), "
-    "'[0-9]{{1,15}}') AND TRY_CAST(regexp_extract(line, ?, 1) AS DOUBLE) {op} ?, false)"
+    "NOT coalesce(regexp_full_match(field, '[0-9]{{1,15}}') AND TRY_CAST(field AS DOUBLE) {op} ?, false)"
 )
 # The comparison that makes the filter fail (it drops the line): the negated operator.
 _SQL_NOT_OPS = {"==": "<>", "!=": "=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 
 
 def _first_field(name: str) -> str:
-    return f"^(?:{_TOKEN} )*?{re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"
+    """The first ``name`` field of a *plain* line, found unanchored (cheaper than walking tokens).
+
+    On a plain line a match starts at a token, or at a space inside a quoted value; quoted
+    values hold no ``=``, so a match inside one is a bare ``name`` with no value (group 1
+    unset, the line is kept). A match at a token is the first real ``name`` token, bare or
+    with its value. So whenever group 1 holds digits they are that field's value.
+    """
+    return f"(?:^| ){re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"
 
 
 def _loads(text: str) -> dict[str, str]:
