@@ -134,8 +134,8 @@ class StoreSource:
             full = n >= chunk
             if not full and (far is None or far == edge):
                 return  # everything up to the edge of the range has been read
+            chunk = min(chunk * 2, _MAX_CHUNK)
             if n:
-                chunk = min(chunk * 2, _MAX_CHUNK)
                 last_seq = page.column(1)[n - 1].as_py()
                 last = [times[-1], times[-1], last_seq]
                 seen = abs(times[-1] - times[0]) + 1
