@@ -44,6 +44,10 @@ def _line(rng: random.Random) -> str:
         f"route=/x\\y status={status}",
         "no fields here",
         "status",
+        # The name inside a quoted value, and a bare key before the real field.
+        f'msg="the status is" status={status}',
+        f'msg="last status" status={status}',
+        f"status x=1 status={status}",
     ]
     return rng.choice(shapes)
 

@@ -62,10 +62,14 @@ class StoreSource:
                 where += "regexp_matches(line, ?)"
                 args.append(f.value)
         keys = ", ".join(sql_literal(k) for k in by_key)
+        # The field filter reads the field's text once, in a subquery, and only on plain lines:
+        # written twice in one WHERE, DuckDB ran the (costly, capturing) extraction twice per line.
+        select, keep, field_args = "rowid AS r", "", list[object]()
         if field_filter is not None and not self._field_elsewhere(field_filter.name, list(by_key), streams):
-            where += f" AND {_FIELD_KEEP.format(op=_SQL_NOT_OPS[field_filter.op])}"
-            first = _first_field(field_filter.name)
-            args += [_PLAIN_LINE, first, first, field_filter.bound]
+            select += ", ts_ns, seq, CASE WHEN regexp_full_match(line, ?) THEN regexp_extract(line, ?, 1) END"
+            select += " AS field"
+            keep = _FIELD_KEEP.format(op=_SQL_NOT_OPS[field_filter.op])
+            field_args = [_PLAIN_LINE, _first_field(field_filter.name), field_filter.bound]
         after = " AND (ts_ns {op} ? OR (ts_ns = ? AND seq {op} ?))".format(op="<" if backward else ">")
         # Pages that grow, so that a query with a small limit stops reading early while a metric
         # query over everything needs only a few round trips. Each page continues after the last
@@ -78,7 +82,7 @@ class StoreSource:
         far: int | None = None  # backward: the lowest ts of this page's window; forward: the highest
         edge = start_ns if backward else end_ns
         width = 0
-        if not read_all and not where:
+        if not read_all and not where and not keep:
             # Size the first window from the number of lines in range (cheap: no line text is
             # read), so that even the first page ranks only the lines near its end of the range.
             # Not with line filters: how many lines pass them is unknown until they are read.
@@ -97,32 +101,61 @@ class StoreSource:
             lo, hi = start_ns, end_ns
             if far is not None:
                 lo, hi = (far, end_ns) if backward else (start_ns, far)
-            rows = self.db.query(
-                f"WITH page AS (SELECT rowid AS r FROM log_entries "
-                f"WHERE stream_key IN ({keys}) AND ts_ns >= ? AND ts_ns <= ?{where}{after if last else ''} "
-                f"ORDER BY ts_ns {order}, seq {order} LIMIT {chunk}) "
+            # Fetched as Arrow columns and converted a column at a time: the same Python values
+            # as fetchall(), in about half the time of building one tuple per row.
+            chosen = (
+                f"SELECT {select} FROM log_entries "
+                f"WHERE stream_key IN ({keys}) AND ts_ns >= ? AND ts_ns <= ?{where}{after if last else ''}"
+            )
+            params: list[object] = [lo, hi, *args, *last]
+            if keep:
+                chosen = f"SELECT r FROM ({chosen}) WHERE {keep}"
+                params = [*field_args[:2], *params, field_args[2]]
+            page = self.db.query_arrow(
+                f"WITH page AS ({chosen} ORDER BY ts_ns {order}, seq {order} LIMIT {chunk}) "
                 "SELECT ts_ns, seq, stream_key, line, metadata::VARCHAR FROM log_entries "
                 f"WHERE rowid IN (SELECT r FROM page) ORDER BY ts_ns {order}, seq {order}",
-                [lo, hi, *args, *last],
+                params,
             )
-            for ts, _, key, line, metadata in rows:
+            times = page.column(0).to_pylist()
+            n = len(times)
+            for ts, key, line, metadata in zip(
+                times,
+                page.column(2).to_pylist(),
+                page.column(3).to_pylist(),
+                page.column(4).to_pylist(),
+                strict=True,
+            ):
                 # Lines of one stream mostly share their metadata text; decode each text once.
                 meta = metadata_cache.get(metadata)
                 if meta is None:
                     meta = metadata_cache[metadata] = _loads(metadata)
                 yield ts, by_key[key], line, meta
-            full = len(rows) >= chunk
+            full = n >= chunk
             if not full and (far is None or far == edge):
                 return  # everything up to the edge of the range has been read
             chunk = min(chunk * 2, _MAX_CHUNK)
-            if rows:
-                last = [rows[-1][0], rows[-1][0], rows[-1][1]]
-                seen = abs(rows[-1][0] - rows[0][0]) + 1
-                width = max(1, seen * chunk // len(rows))  # the time that should hold ``chunk`` lines
+            if n:
+                last_seq = page.column(1)[n - 1].as_py()
+                last = [times[-1], times[-1], last_seq]
+                seen = abs(times[-1] - times[0]) + 1
+                width = max(1, seen * chunk // n)  # the time that should hold ``chunk`` lines
             else:
-                width = max(1, width * 2)  # an empty window: look twice as far
+                assert far is not None  # (a first page without a window would have returned)
+                # An empty window: jump to the nearest line beyond it (one cheap aggregate, no
+                # line text read) instead of widening the window step by step, which ranked
+                # ever more lines and, when all lines lay far from this end, read a huge page.
+                ((nearest,),) = self.db.query(
+                    f"SELECT {'max' if backward else 'min'}(ts_ns) FROM log_entries "
+                    f"WHERE stream_key IN ({keys}) AND ts_ns {'<' if backward else '>'} ? "
+                    f"AND ts_ns {'>=' if backward else '<='} ?",
+                    [far, start_ns if backward else end_ns],
+                )
+                if nearest is None:
+                    return  # no line left in the range
+                far = nearest
             # A full page stops at its last line; otherwise every line up to ``far`` has been read.
-            pos = rows[-1][0] if full else far
+            pos = times[-1] if full else far
             assert pos is not None
             step = max(pos - width, start_ns) if backward else min(pos + width, end_ns)
             # The window only ever widens, so no line is skipped.
@@ -179,17 +212,24 @@ def _same_in_re2(pattern: str) -> bool:
 # ``| logfmt | name op number`` in SQL, as a filter that only ever drops what the evaluator
 # drops: a plain logfmt line whose first ``name`` field is 1-15 digits (so float() and CAST
 # agree exactly) failing the comparison. The patterns are plainlogfmt's, which RE2 reads alike.
+# ``field`` is NULL on a line that is not plain (kept).
 _PLAIN_LINE = f"{_TOKEN}(?: {_TOKEN})*"
 _FIELD_KEEP = (
-    "NOT coalesce(regexp_full_match(line, ?) AND regexp_full_match(regexp_extract(line, ?, 1), "
-    "'[0-9]{{1,15}}') AND TRY_CAST(regexp_extract(line, ?, 1) AS DOUBLE) {op} ?, false)"
+    "NOT coalesce(regexp_full_match(field, '[0-9]{{1,15}}') AND TRY_CAST(field AS DOUBLE) {op} ?, false)"
 )
 # The comparison that makes the filter fail (it drops the line): the negated operator.
 _SQL_NOT_OPS = {"==": "<>", "!=": "=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 
 
 def _first_field(name: str) -> str:
-    return f"^(?:{_TOKEN} )*?{re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"
+    """The first ``name`` field of a *plain* line, found unanchored (cheaper than walking tokens).
+
+    On a plain line a match starts at a token, or at a space inside a quoted value; quoted
+    values hold no ``=``, so a match inside one is a bare ``name`` with no value (group 1
+    unset, the line is kept). A match at a token is the first real ``name`` token, bare or
+    with its value. So whenever group 1 holds digits they are that field's value.
+    """
+    return f"(?:^| ){re.escape(name)}(?:=({_QUOTED}|{_UNQUOTED}))?(?: |$)"
 
 
 def _loads(text: str) -> dict[str, str]:

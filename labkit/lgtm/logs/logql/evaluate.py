@@ -359,6 +359,73 @@ def _totals_to_vectors(
     return out
 
 
+Extracted = tuple[dict[str, str], float] | None
+SeriesEntry = tuple[dict[str, str], list[int], list[float]]
+# Stages whose outcome depends on the line, its stream labels and metadata only (line_format
+# can print the timestamp).
+_TIMELESS_STAGES = (
+    ast.LineFilter,
+    ast.JsonParser,
+    ast.LogfmtParser,
+    ast.PatternParser,
+    ast.RegexpParser,
+    ast.LabelFilterStage,
+    ast.KeepStage,
+    ast.DropStage,
+)
+
+
+def _memoizable(stages: tuple[ast.Stage, ...]) -> bool:
+    return all(isinstance(stage, _TIMELESS_STAGES) for stage in stages)
+
+
+class _LineMemo:
+    """What each distinct (line, stream, metadata) added to the series, within one query.
+
+    Keyed by the line and the identity of the source's stream and metadata objects (a source
+    shares them between the lines of a stream); the objects are kept in the entry and checked,
+    so an id reused after garbage collection never matches. When few lines repeat, ``put``
+    says so and the caller stops using the memo; it also stops growing at ``_MAX`` entries.
+    """
+
+    _MAX = 200_000
+    _CHECK = 4096  # entries after which the hit rate is first judged
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int, int], tuple[object, object, SeriesEntry | None, float]] = {}
+        self._hits = 0
+        self._check = self._CHECK
+
+    def get(
+        self, line: str, stream: Mapping[str, str], meta: Mapping[str, str]
+    ) -> tuple[SeriesEntry | None, float] | None:
+        hit = self._seen.get((line, id(stream), id(meta)))
+        if hit is None or hit[0] is not stream or hit[1] is not meta:
+            return None
+        self._hits += 1
+        return hit[2], hit[3]
+
+    def put(
+        self,
+        line: str,
+        stream: Mapping[str, str],
+        meta: Mapping[str, str],
+        entry: SeriesEntry | None,
+        value: float,
+    ) -> bool:
+        """Remember a line's outcome; False when the memo is not worth keeping."""
+        size = len(self._seen)
+        if size >= self._check:
+            # A hit saves a pipeline run (microseconds), a miss costs a dict insert (a tenth of
+            # that): worth keeping down to about one hit per eight distinct lines.
+            if self._hits * 8 < size:
+                return False
+            self._check *= 4
+        if size < self._MAX:
+            self._seen[(line, id(stream), id(meta))] = (stream, meta, entry, value)
+        return True
+
+
 def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: list[int]) -> list[Vector]:
     lr = node.range
     lo = steps[0] - lr.range_ns - lr.offset_ns + 1  # windows are (t - range, t]
@@ -420,7 +487,7 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
     # before the pipeline, as in log queries (most lines of such a query are dropped there).
     quick = None if simple else _parsed_field_filter(lr.selector.stages, len(leading))
 
-    def add(flat: dict[str, str], ts: int, value: float) -> None:
+    def add(flat: dict[str, str], ts: int, value: float) -> SeriesEntry:
         identity = tuple(flat.items())
         key = key_cache.get(identity)
         if key is None:
@@ -430,51 +497,28 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
             entry = series[key] = (flat, [], [])
         entry[1].append(ts)
         entry[2].append(value)
+        return entry
 
-    for ts, stream, line, meta in (
-        source.entries(
-            streams,
-            lo,
-            hi,
-            False,
-            leading,
-            read_all=True,
-            field_filter=_field_filter(lr.selector.stages, len(leading)),
-        )
-        if streams
-        else ()
-    ):
+    def line_sample(ts: int, stream: Mapping[str, str], line: str, meta: Mapping[str, str]) -> Extracted:
+        """The grouped labels and value one line adds, or None when the pipeline drops it."""
         if not pipeline.prefilter(ts, line):
-            continue
+            return None
         if quick is not None and quick.rejects(stream, meta, line):
-            continue
+            return None
         if plain is not None and not any(name in stream or name in meta for name in plain.names):
             found = plain.values(line)
             if found is not None:
                 flat = {name: found[name] for name in plain.names if name in found}
-                add(flat, ts, float(len(line.encode("utf-8"))) if bytes_op else 1.0)
-                continue
-        if simple:
-            pair = (id(stream), id(meta))
-            hit = simple_cache.get(pair)
-            if hit is None:
-                flat = _group_labels({**stream, **meta}, node.grouping)
-                hit = simple_cache[pair] = (labels_string(flat), flat)
-            key, flat = hit
-            entry = series.get(key)
-            if entry is None:
-                entry = series[key] = (flat, [], [])
-            entry[1].append(ts)
-            entry[2].append(float(len(line.encode("utf-8"))) if bytes_op else 1.0)
-            continue
+                return flat, float(len(line.encode("utf-8"))) if bytes_op else 1.0
         labels = LabelSet(_as_dict(stream), _as_dict(meta))
         result = pipeline.process(ts, line, labels, skip_prefilter=True)
         if result is None:
-            continue
+            return None
+        value: float | None
         if lr.unwrap is not None:
             value = unwrap_value(labels, lr.unwrap)
             if not all(f(labels) for f in post):
-                continue
+                return None
             labels.remove(lr.unwrap.label)
             if value is None:
                 value = 0.0
@@ -490,7 +534,55 @@ def _range_aggregation(node: ast.RangeAggregation, source: LogSource, steps: lis
                     flat[name] = label_value
         else:
             flat = _group_labels(labels.all(), node.grouping)
-        add(flat, ts, value)
+        return flat, value
+
+    # Lines repeat (the same request logged again and again), and what a line adds depends only
+    # on its text, stream and metadata when no stage reads the timestamp: then each distinct
+    # (line, stream, metadata) runs the pipeline once per query (see _LineMemo).
+    memo = _LineMemo() if not simple and _memoizable(lr.selector.stages) else None
+
+    for ts, stream, line, meta in (
+        source.entries(
+            streams,
+            lo,
+            hi,
+            False,
+            leading,
+            read_all=True,
+            field_filter=_field_filter(lr.selector.stages, len(leading)),
+        )
+        if streams
+        else ()
+    ):
+        if simple:
+            if not pipeline.prefilter(ts, line):
+                continue
+            pair = (id(stream), id(meta))
+            hit = simple_cache.get(pair)
+            if hit is None:
+                flat = _group_labels({**stream, **meta}, node.grouping)
+                hit = simple_cache[pair] = (labels_string(flat), flat)
+            key, flat = hit
+            entry = series.get(key)
+            if entry is None:
+                entry = series[key] = (flat, [], [])
+            entry[1].append(ts)
+            entry[2].append(float(len(line.encode("utf-8"))) if bytes_op else 1.0)
+            continue
+        if memo is not None:
+            known = memo.get(line, stream, meta)
+            if known is not None:
+                seen_entry, seen_value = known
+                if seen_entry is not None:
+                    seen_entry[1].append(ts)
+                    seen_entry[2].append(seen_value)
+                continue
+        got = line_sample(ts, stream, line, meta)
+        added = None
+        if got is not None:
+            added = add(got[0], ts, got[1])
+        if memo is not None and not memo.put(line, stream, meta, added, 0.0 if got is None else got[1]):
+            memo = None  # lines do not repeat enough to pay for the look-ups
     fn = _range_fn(node)
     out: list[Vector] = [{} for _ in steps]
     for key, (flat, times, values) in series.items():
