@@ -92,7 +92,7 @@ def test_a_broken_marker_in_one_notebook_writes_nothing(tmp_path: Path) -> None:
 def test_learner_edition_runs_to_the_end_with_exercises_failing_and_hints_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stages = ["00-start-here", "04-instrument-an-app"]
+    stages = ["00-start-here", "04-instrument-an-app", "09-cost-and-caching", "10-workflow-tracing"]
     build_learner_edition([NOTEBOOKS / s for s in stages], tmp_path / "learner")
     with running_server(tmp_path / "server") as srv:
         monkeypatch.setenv("LABKIT_BACKEND", "embedded")
@@ -107,7 +107,9 @@ def test_learner_edition_runs_to_the_end_with_exercises_failing_and_hints_shown(
             settings=srv.settings,
             write_report=False,
         )
-    assert [run.status for run in result.notebooks] == ["ok", "ok"], [run.error for run in result.notebooks]
+    assert [run.status for run in result.notebooks] == ["ok"] * len(stages), [
+        run.error for run in result.notebooks
+    ]
     for run in result.notebooks:
         exercises = [c for c in run.checks if c.get("kind") == "exercise"]
         assert len(exercises) >= 2
